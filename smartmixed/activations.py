@@ -56,3 +56,49 @@ class Activation(nn.Module):
 
     def extra_repr(self) -> str:
         return self.name
+
+
+# Write-into-buffer forms of every activation and of its gradient: the same ATen kernels autograd
+# uses, so grouped Phase 2 layers fill one output buffer with no concatenation and no per-group
+# autograd nodes. forward(x, out); backward(grad, x, y, out) with y = forward(x).
+_aten = torch.ops.aten
+KERNELS: dict[str, tuple[Callable[..., Tensor], Callable[..., Tensor]]] = {
+    "relu": (
+        lambda x, out: torch.clamp_min(x, 0, out=out),
+        lambda g, x, y, out: _aten.threshold_backward.grad_input(g, y, 0, grad_input=out),
+    ),
+    "sigmoid": (
+        lambda x, out: torch.sigmoid(x, out=out),
+        lambda g, x, y, out: _aten.sigmoid_backward.grad_input(g, y, grad_input=out),
+    ),
+    "tanh": (
+        lambda x, out: torch.tanh(x, out=out),
+        lambda g, x, y, out: _aten.tanh_backward.grad_input(g, y, grad_input=out),
+    ),
+    "leaky_relu": (
+        lambda x, out: torch._C._nn.leaky_relu(x, LEAKY_SLOPE, out=out),
+        lambda g, x, y, out: _aten.leaky_relu_backward.grad_input(
+            g, x, LEAKY_SLOPE, False, grad_input=out
+        ),
+    ),
+    "elu": (
+        lambda x, out: torch._C._nn.elu(x, ELU_ALPHA, 1.0, 1.0, out=out),
+        lambda g, x, y, out: _aten.elu_backward.grad_input(
+            g, ELU_ALPHA, 1.0, 1.0, False, x, grad_input=out
+        ),
+    ),
+    "selu": (
+        lambda x, out: torch._C._nn.elu(x, SELU_ALPHA, SELU_SCALE, 1.0, out=out),
+        lambda g, x, y, out: _aten.elu_backward.grad_input(
+            g, SELU_ALPHA, SELU_SCALE, 1.0, False, x, grad_input=out
+        ),
+    ),
+    "silu": (
+        lambda x, out: torch._C._nn.silu(x, out=out),
+        lambda g, x, y, out: _aten.silu_backward.grad_input(g, x, grad_input=out),
+    ),
+    "gelu": (
+        lambda x, out: torch._C._nn.gelu(x, out=out),
+        lambda g, x, y, out: _aten.gelu_backward.grad_input(g, x, grad_input=out),
+    ),
+}

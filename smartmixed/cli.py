@@ -23,10 +23,20 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
     """One flag per RunConfig field (same name, dashes); absent flags keep config/defaults."""
     for f in config_mod.fields():
-        kind = {"int": int, "float": float, "str": str, "int | None": int}[str(f.type)]
+        kind = {"int": int, "float": float, "str": str, "int | None": int, "bool": _boolean}[
+            str(f.type)
+        ]
         default_text = "" if f.default is None else f" (default: {f.default})"
         p.add_argument(
             _flag(f.name),

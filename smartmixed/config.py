@@ -44,6 +44,11 @@ class RunConfig:
     eval_batch_size: int = _f(128, "evaluation batch (Phase 1 noisy evaluation draws per batch)")
     lr: float = _f(1e-4, "Adam learning rate, for weights and logits alike")
     clip_norm: float = _f(1.0, "global gradient-norm clip, every step")
+    fused_adam: bool = _f(
+        True,
+        "fused Adam kernel (same update, about 20 % faster steps on CPU; differs from the "
+        "official for-loop Adam only by float rounding); false for the for-loop kernel",
+    )
     tau: float = _f(0.3, "Gumbel-Softmax temperature, constant (no annealing)")
     val_size: int = _f(6000, "stratified validation samples taken from the 60k training set")
     split_seed: int = _f(42, "seed of the train/validation split, independent of the run seed")

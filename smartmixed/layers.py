@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from .activations import (
     ACTIVATIONS,
     ELU_ALPHA,
+    KERNELS,
     LEAKY_SLOPE,
     POOL,
     SELU_ALPHA,
@@ -166,6 +167,33 @@ class HardGumbelMixture(nn.Module):
         return f"units={self.units}, tau={self.tau}, hard={self.hard}, eval_noise={self.eval_noise}"
 
 
+class _Grouped(torch.autograd.Function):
+    """Contiguous activation groups of a (batch, units) input, written into one output buffer.
+
+    The autograd alternative (slice, activate, torch.cat) costs a concatenation forward and, per
+    group, a full-size zero-filled gradient backward: too much for the many narrow layers of deep
+    architectures. Values and gradients are the ATen kernels autograd itself runs.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, names: tuple[str, ...], sizes: tuple[int, ...]) -> Tensor:
+        y = torch.empty_like(x)  # (batch, units); split() makes all group views in one call
+        for name, xg, yg in zip(names, x.split(sizes, 1), y.split(sizes, 1)):
+            KERNELS[name][0](xg, yg)
+        ctx.save_for_backward(x, y)
+        ctx.names, ctx.sizes = names, sizes
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, y = ctx.saved_tensors
+        dx = torch.empty_like(x)
+        views = (t.split(ctx.sizes, 1) for t in (grad, x, y, dx))
+        for name, *group in zip(ctx.names, *views):
+            KERNELS[name][1](*group)
+        return dx, None, None
+
+
 class GroupedActivation(nn.Module):
     """Phase 2: a fixed activation per neuron, one vectorized call per activation group.
 
@@ -173,7 +201,7 @@ class GroupedActivation(nn.Module):
     The layer sorts neurons by activation (`perm`: permuted slot j holds original neuron
     perm[j]). By default it gathers the input into that order and scatters back; once the owning
     network has permuted its weights (`MLP.make_contiguous`), the input arrives already grouped
-    and each group is a contiguous slice: no gather or scatter at all.
+    and each group is a contiguous slice: no gather or scatter at all, one output buffer.
     """
 
     def __init__(self, choices: Sequence[str]):
@@ -191,6 +219,8 @@ class GroupedActivation(nn.Module):
                 self.groups[-1] = (name, self.groups[-1][1], slot + 1)
             else:
                 self.groups.append((name, slot, slot + 1))
+        self._names = tuple(n for n, _, _ in self.groups)
+        self._sizes = tuple(b - a for _, a, b in self.groups)
         self.contiguous = False
 
     def get_extra_state(self) -> dict:
@@ -200,9 +230,9 @@ class GroupedActivation(nn.Module):
         self.contiguous = state["contiguous"]
 
     def _grouped(self, x: Tensor) -> Tensor:
-        if len(self.groups) == 1:
+        if len(self.groups) == 1:  # a uniform layer: exactly the uniform network's computation
             return ACTIVATIONS[self.groups[0][0]](x)
-        return torch.cat([ACTIVATIONS[n](x[:, a:b]) for n, a, b in self.groups], dim=1)
+        return _Grouped.apply(x, self._names, self._sizes)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.contiguous:

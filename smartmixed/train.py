@@ -127,7 +127,7 @@ class PhaseTrainer:
         self.data_gen = data_gen
         self.params = [p for p in model.parameters() if p.requires_grad]
         # Official: one Adam for weights and logits alike, lr 1e-4, default betas, no decay.
-        self.opt = torch.optim.Adam(self.params, lr=cfg.lr)
+        self.opt = torch.optim.Adam(self.params, lr=cfg.lr, fused=cfg.fused_adam or None)
         self.epoch = 0
         self.best_loss, self.best_epoch, self.best_state = math.inf, 0, None
         self.records: list[EpochRecord] = []

@@ -209,3 +209,18 @@ def test_registry_module_matches_functional(name):
 
 def test_pool_order_is_official():
     assert POOL == ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu")
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_buffer_kernels_match_autograd(name):
+    from smartmixed.activations import KERNELS
+
+    x = torch.randn(64, 50, generator=torch.Generator().manual_seed(1)) * 3
+    g = torch.randn(64, 50, generator=torch.Generator().manual_seed(2))
+    xr = x.clone().requires_grad_(True)
+    y_ref = ACTIVATIONS[name](xr)
+    y_ref.backward(g)
+    y, dx = torch.empty_like(x), torch.empty_like(x)
+    KERNELS[name][0](x, y)
+    KERNELS[name][1](g, x, y, dx)
+    assert torch.equal(y, y_ref.detach()) and torch.equal(dx, xr.grad)
