@@ -13,6 +13,13 @@ from typing import Any
 from . import config as config_mod
 from .activations import POOL
 
+FIGURE_NAMES = (
+    "accuracy", "phases", "shares_heatmap", "shares_depth", "share_trajectories", "ranks",
+    "curves", "cost",
+)  # fmt: skip (figures.FIGURES holds the functions; kept here so --help imports no matplotlib)
+REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
+TABLES = ("runs", "curves", "shares", "share_trajectories", "costs", "provenance")
+
 HISTORY_COLUMNS = [
     "phase", "epoch", "split", "loss", "accuracy", "seconds", "best_epoch",
 ]  # fmt: skip
@@ -61,6 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder (metrics.json, history.csv, ...)")
     p.add_argument("--config", help="YAML file of run config keys; flags override it")
     _add_run_flags(p)
+
+    p = sub.add_parser("aggregate", help="tidy tables from finished run folders")
+    p.add_argument("runs", nargs="+", help="run folders (each with metrics.json)")
+    p.add_argument("--out", required=True, help="tables folder")
+    p.add_argument("--study", default="paper", help="study name stored with every row")
+
+    p = sub.add_parser("stats", help="claim statistics and verdicts from the tables")
+    p.add_argument("--tables", required=True)
+    p.add_argument("--targets", required=True, help="paper targets and tolerances (YAML)")
+    p.add_argument("--out", required=True, help="stats folder")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap generator seed")
+
+    p = sub.add_parser("figure", help="draw one figure from the tables and stats")
+    p.add_argument("name", choices=sorted(FIGURE_NAMES))
+    p.add_argument("--tables", required=True)
+    p.add_argument("--stats", required=True)
+    p.add_argument("--out", required=True, help="SVG path; a PNG is written beside it")
+
+    p = sub.add_parser("report", help="render the self-contained HTML report")
+    p.add_argument("--tables", required=True)
+    p.add_argument("--stats", required=True)
+    p.add_argument("--figures", required=True, help="folder of the figure SVGs")
+    p.add_argument("--workflow-config", required=True, help="the workflow config as JSON")
+    p.add_argument("--template", default=str(REPORT_DIR), help="folder of template and captions")
+    p.add_argument("--benchmarks", default="benchmarks/results/steps.csv")
+    p.add_argument("--out", required=True)
     return parser
 
 
@@ -187,6 +220,160 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import files, tables
+
+    parts: dict[str, list] = {k: [] for k in TABLES}
+    for run in map(Path, args.runs):
+        metrics = json.loads((run / "metrics.json").read_text())
+        prov = json.loads((run / "provenance.json").read_text())
+        history = pd.read_csv(run / "history.csv")
+        parts["runs"].append(tables.runs_table([metrics], args.study))
+        parts["curves"].append(tables.curves_table(history, metrics, args.study))
+        parts["costs"].append(tables.costs_table(history, metrics, args.study))
+        row = tables.provenance_row(prov, metrics, args.study)
+        cfg = prov["config"]
+        row |= {k: cfg[k] for k in ("epochs", "phase1_epochs", "phase2_epochs", "train_subset",
+                                     *config_mod.VARIANTS, "fused_adam")}  # fmt: skip
+        row["compute_seconds"] = float(history.seconds.sum())
+        parts["provenance"].append(pd.DataFrame([row]))
+        if metrics["method"] == "smartmixed" and (run / "choices.csv").exists():
+            choices = pd.read_csv(run / "choices.csv")
+            if len(choices):
+                parts["shares"].append(tables.shares_table(choices, metrics, args.study))
+                parts["share_trajectories"].append(
+                    tables.trajectories_table(history, metrics, args.study)
+                )
+    out = Path(args.out)
+    for name, frames in parts.items():
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        files.atomic_write(out / f"{name}.csv", lambda f, df=df: df.to_csv(f, index=False))
+    print(f"aggregated {len(args.runs)} runs into {out}")
+    return 0
+
+
+def protocol_status(prov) -> dict[str, Any]:
+    """Whether every run followed the full official budget; if not, why (for the verdicts)."""
+    official = {"epochs": 400, "phase1_epochs": 50, "phase2_epochs": 350}
+    why = []
+    for key, value in official.items():
+        used = sorted(set(prov[key]))
+        if used != [value]:
+            why.append(f"{key} {'/'.join(map(str, used))} instead of {value}")
+    if prov.train_subset.notna().any():
+        why.append(f"training subset of {int(prov.train_subset.max())} samples")
+    return {"complete": not why, "why": "reduced budget: " + ", ".join(why) if why else ""}
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    from . import files, stats
+
+    t = Path(args.tables)
+    runs, shares = pd.read_csv(t / "runs.csv"), pd.read_csv(t / "shares.csv")
+    costs, prov = pd.read_csv(t / "costs.csv"), pd.read_csv(t / "provenance.csv")
+    paper = runs[runs.study == "paper"]
+    targets = yaml.safe_load(Path(args.targets).read_text())
+    protocol = protocol_status(prov[prov.study == "paper"])
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out)
+    cells = stats.cell_summary(runs, rng)
+    c1, v1 = stats.claim_c1(cells[cells.study == "paper"], targets, protocol)
+    c2, v2 = stats.claim_c2(paper, targets, protocol, rng)
+    c3_tests, c3_trends, v3 = stats.claim_c3(shares[shares.study == "paper"], targets, protocol, rng)
+    c4_summary, c4_tests, v4 = stats.claim_c4(paper, targets, protocol)
+    c4_ranks = pd.concat([stats.ranks(paper, "test"), stats.ranks(paper, "val")])
+    c5, v5 = stats.claim_c5(costs[costs.study == "paper"], targets, protocol, rng)
+    outputs = {"cells": cells, "c1": c1, "c2": c2, "c3_tests": c3_tests, "c3_trends": c3_trends,
+               "c4_rank_summary": c4_summary, "c4_ranks": c4_ranks, "c4_tests": c4_tests, "c5": c5}
+    outputs["tests"] = stats.tests_table(c2, c3_tests, c3_trends, c4_tests)
+    for name, df in outputs.items():
+        files.atomic_write(out / f"{name}.csv", lambda f, df=df: df.to_csv(f, index=False))
+    verdicts = [v1, v2, v3, v4, v5]
+    files.write_json(out / "verdicts.json", {"protocol": protocol, "verdicts": verdicts})
+    for v in verdicts:
+        print(f"{v['id']}: {v['verdict']}: {v['numbers']}")
+    return 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from . import files
+    from .figures import FIGURES
+
+    fn, names = FIGURES[args.name]
+    frames = []
+    for n in names:
+        folder = Path(args.tables) if (Path(args.tables) / f"{n}.csv").exists() else Path(args.stats)
+        frames.append(pd.read_csv(folder / f"{n}.csv"))
+    fig = fn(*frames)
+    svg = Path(args.out)
+    files.atomic_write(svg, lambda f: fig.savefig(f, format="svg", bbox_inches="tight"))
+    files.atomic_write(svg.with_suffix(".png"),
+                       lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"),
+                       mode="wb")  # fmt: skip
+    plt.close(fig)
+    print(f"wrote {svg} and {svg.with_suffix('.png').name}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import files, report
+
+    t, s, figs = Path(args.tables), Path(args.stats), Path(args.figures)
+    workflow_config = json.loads(args.workflow_config)
+    prov = pd.read_csv(t / "provenance.csv")
+    curves = pd.read_csv(t / "curves.csv")
+    verdicts = json.loads((s / "verdicts.json").read_text())
+    read = lambda folder, n: pd.read_csv(folder / f"{n}.csv")  # noqa: E731
+    cells = read(s, "cells")
+    tables = {n: read(s, n) for n in ("c1", "c2", "c3_tests", "c3_trends", "c4_rank_summary",
+                                       "c4_tests", "c5")}  # fmt: skip
+    tables["cells_final"] = cells[cells.phase.isin(["final", "phase1"]) & (cells.study == "paper")]
+    bench = Path(args.benchmarks)
+    tables["bench"] = pd.read_csv(bench) if bench.exists() else None
+    template = Path(args.template)
+    figures = {n: report.inline_svg(figs / f"{n}.svg") for n in FIGURE_NAMES}
+    captions = {n: report.caption(template / "figures", n) for n in FIGURE_NAMES}
+    status = prov.status.value_counts().to_dict()
+    run_cfg = workflow_config.get("run", {})
+    facts = {
+        "n_runs": len(prov),
+        "status": ", ".join(f"{v} {k}" for k, v in status.items()),
+        "generated": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "architectures": ", ".join(
+            f"{a} {n}" for a, n in sorted(set(zip(prov.arch, prov.arch_name)))
+        ),
+        "methods": ", ".join(sorted(set(prov.method))),
+        "seeds": ", ".join(map(str, sorted(set(prov.seed)))),
+        "epochs": f"baselines {run_cfg.get('epochs')}, SmartMixed {run_cfg.get('phase1_epochs')} "
+        f"(Phase 1) + {run_cfg.get('phase2_epochs')} (Phase 2); official 400 and 50 + 350",
+        "data": "full 54,000-sample training split" if prov.train_subset.isna().all()
+        else f"first {int(prov.train_subset.max())} samples of the training split",
+        "protocol": protocol_status(prov[prov.study == "paper"])["why"] or "full official budget",
+        "compute": f"{curves.seconds.sum() / 3600:.2f} h of epoch time over {len(prov)} runs",
+        "software": ", ".join(sorted({f"torch {a}, python {b}" for a, b in zip(prov.torch, prov.python)})),
+        "devices": ", ".join(sorted({f"{a} ({b})" for a, b in zip(prov.device, prov.device_name)})),
+        "commits": ", ".join(sorted(set(prov.git_commit))),
+        "checksums": "MNIST raw files verified (canonical MD5s); split sha256 "
+        + ", ".join(sorted(set(prov.split_sha256))),
+    }  # fmt: skip
+    html = report.render(template, workflow_config, verdicts["verdicts"], tables, figures,
+                         captions, facts)  # fmt: skip
+    files.atomic_write(Path(args.out), lambda f: f.write(html))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_fetch_data(args: argparse.Namespace) -> int:
     from .data import fetch
 
@@ -204,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_fetch_data(args)
         if args.command == "train":
             return cmd_train(args)
+        return {"aggregate": cmd_aggregate, "stats": cmd_stats, "figure": cmd_figure,
+                "report": cmd_report}[args.command](args)  # fmt: skip
     except (ValueError, RuntimeError) as exc:  # config and data errors: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,18 @@
+# Tidy tables from every finished run: one row per run and metric, curves, shares, costs.
+
+TABLES = ["runs", "curves", "shares", "share_trajectories", "costs", "provenance"]
+
+
+rule aggregate:
+    input:
+        metrics=[f"{d}/metrics.json" for d in all_runs()],
+    output:
+        expand("results/tables/{table}.csv", table=TABLES),
+    log:
+        "logs/aggregate.log",
+    params:
+        runs=lambda w, input: " ".join(p.rsplit("/", 1)[0] for p in input.metrics),
+    threads: 1
+    localrule: True
+    shell:
+        "python -m smartmixed aggregate {params.runs} --out results/tables > {log} 2>&1"

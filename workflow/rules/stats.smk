@@ -1,0 +1,32 @@
+# Claim statistics and verdicts (SPEC section 4) from the tidy tables.
+
+STATS = [
+    "cells",
+    "c1",
+    "c2",
+    "c3_tests",
+    "c3_trends",
+    "c4_rank_summary",
+    "c4_ranks",
+    "c4_tests",
+    "c5",
+    "tests",
+]
+
+
+rule stats:
+    input:
+        tables=expand("results/tables/{table}.csv", table=TABLES),
+        targets=config["targets"],
+    output:
+        expand("results/stats/{name}.csv", name=STATS),
+        verdicts="results/stats/verdicts.json",
+    log:
+        "logs/stats.log",
+    params:
+        seed=config["bootstrap_seed"],
+    threads: 1
+    localrule: True
+    shell:
+        "python -m smartmixed stats --tables results/tables --targets {input.targets} "
+        "--seed {params.seed} --out results/stats > {log} 2>&1"
