@@ -24,6 +24,6 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         "results/report/index.html",
-    default_target: True

@@ -90,16 +90,21 @@ def build(kind: str, widths) -> nn.Module:
 
 
 STEP_KINDS = [
-    *(f"uniform {a}" for a in POOL), "phase2 (ours)", "phase2 (official style)",
-    "phase1 (ours)", "phase1 (official style)",
-]  # fmt: skip
+    *(f"uniform {a}" for a in POOL),
+    "phase2 (ours)",
+    "phase2 (official style)",
+    "phase1 (ours)",
+    "phase1 (official style)",
+]
 
 
 def make_step(model: nn.Module):
     """One optimizer step (forward, loss, backward, clip, Adam) on a fixed batch."""
     x = torch.rand(128, 784, generator=torch.Generator().manual_seed(0))
     y = torch.randint(10, (128,), generator=torch.Generator().manual_seed(0))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)  # as PhaseTrainer: the comparison is of networks
+    opt = torch.optim.Adam(
+        model.parameters(), lr=1e-4, fused=True
+    )  # as PhaseTrainer: the comparison is of networks
     params = list(model.parameters())
 
     def step():
@@ -140,7 +145,9 @@ def epoch_ours(method: str, arch: int, splits) -> dict[str, float]:
         model = mixed_mlp(widths, random_choices(widths), generator=gen)
     else:
         model = uniform_mlp(widths, "relu", generator=gen)
-    trainer = PhaseTrainer(method, model, splits, RunConfig(arch=arch), 1, make_generator(0, "data"))
+    trainer = PhaseTrainer(
+        method, model, splits, RunConfig(arch=arch), 1, make_generator(0, "data")
+    )
     rec = trainer.train_epoch()
     t = time.perf_counter()
     torch.save(trainer.state_dict(), io.BytesIO())  # the per-epoch resume checkpoint
@@ -152,8 +159,12 @@ def epoch_ours(method: str, arch: int, splits) -> dict[str, float]:
         idx = order[s : s + 128]
         splits.x_train.index_select(0, idx), splits.y_train.index_select(0, idx)
     data = time.perf_counter() - t
-    return {"train_s": rec.train_seconds, "val_s": rec.val_seconds, "data_s": data,
-            "bookkeeping_s": bookkeeping}  # fmt: skip
+    return {
+        "train_s": rec.train_seconds,
+        "val_s": rec.val_seconds,
+        "data_s": data,
+        "bookkeeping_s": bookkeeping,
+    }
 
 
 def epoch_official(method: str, arch: int, root: str, splits) -> dict[str, float]:
@@ -167,8 +178,9 @@ def epoch_official(method: str, arch: int, root: str, splits) -> dict[str, float
         method, "uniform relu"
     )
     model = build(kind, widths)
-    full = torchvision.datasets.MNIST(root, train=True, download=False,
-                                      transform=transforms.ToTensor())  # fmt: skip
+    full = torchvision.datasets.MNIST(
+        root, train=True, download=False, transform=transforms.ToTensor()
+    )
     # Same split sizes as ours: 54,000 train / 6,000 validation.
     perm = torch.randperm(60000, generator=torch.Generator().manual_seed(42))
     train = DataLoader(Subset(full, perm[:54000].tolist()), batch_size=128, shuffle=True)
@@ -193,8 +205,12 @@ def epoch_official(method: str, arch: int, root: str, splits) -> dict[str, float
     with torch.no_grad():
         for xb, yb in val:
             F.cross_entropy(model(xb.view(-1, 784)), yb)
-    return {"train_s": train_s, "val_s": time.perf_counter() - t, "data_s": data,
-            "bookkeeping_s": 0.0}  # fmt: skip
+    return {
+        "train_s": train_s,
+        "val_s": time.perf_counter() - t,
+        "data_s": data,
+        "bookkeeping_s": 0.0,
+    }
 
 
 def main() -> None:
@@ -205,8 +221,11 @@ def main() -> None:
     p.add_argument("--no-epochs", action="store_true", help="step timings only")
     args = p.parse_args()
     torch.set_num_threads(1)
-    meta = {"torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-            "threads": 1}  # fmt: skip
+    meta = {
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": 1,
+    }
     OUT.mkdir(parents=True, exist_ok=True)
 
     rows = []
@@ -236,18 +255,37 @@ def main() -> None:
         for method in ("baseline", "phase1", "phase2"):
             for style, fn in (("ours", epoch_ours), ("official style", epoch_official)):
                 torch.manual_seed(0)
-                res = fn(method, arch, splits) if style == "ours" else fn(
-                    method, arch, args.data_root, splits
+                res = (
+                    fn(method, arch, splits)
+                    if style == "ours"
+                    else fn(method, arch, args.data_root, splits)
                 )
                 total = res["train_s"] + res["val_s"] + res["bookkeeping_s"]
-                rows.append({"arch": arch, "method": method, "pipeline": style, **res,
-                             "epoch_s": total, **meta})  # fmt: skip
+                rows.append(
+                    {
+                        "arch": arch,
+                        "method": method,
+                        "pipeline": style,
+                        **res,
+                        "epoch_s": total,
+                        **meta,
+                    }
+                )
                 print(f"arch {arch:>2}  {method:<8} {style:<15} {total:6.2f} s/epoch", flush=True)
     epochs = pd.DataFrame(rows)
     epochs["overhead_share"] = (epochs.data_s + epochs.bookkeeping_s) / epochs.epoch_s
     epochs.to_csv(OUT / "epochs.csv", index=False)
-    cols = ["arch", "method", "pipeline", "train_s", "val_s", "data_s", "bookkeeping_s",
-            "epoch_s", "overhead_share"]  # fmt: skip
+    cols = [
+        "arch",
+        "method",
+        "pipeline",
+        "train_s",
+        "val_s",
+        "data_s",
+        "bookkeeping_s",
+        "epoch_s",
+        "overhead_share",
+    ]
     print("\n" + epochs[cols].round(3).to_string(index=False))
 
 

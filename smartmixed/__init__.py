@@ -1,3 +1,3 @@
-"""SmartMixed (arXiv 2510.22450) replication: per-neuron activation selection, then a fixed mixed network."""
+"""SmartMixed (arXiv 2510.22450) replication: per-neuron activation selection, then a fixed mix."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The activation registry: the six-function SmartMixed pool plus the extra baselines, one interface."""
+"""The activation registry: the six-function SmartMixed pool and extra baselines, one interface."""
 
 from __future__ import annotations
 

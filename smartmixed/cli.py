@@ -14,15 +14,27 @@ from . import config as config_mod
 from .activations import POOL
 
 FIGURE_NAMES = (
-    "accuracy", "phases", "shares_heatmap", "shares_depth", "share_trajectories", "ranks",
-    "curves", "cost",
-)  # fmt: skip (figures.FIGURES holds the functions; kept here so --help imports no matplotlib)
+    "accuracy",
+    "phases",
+    "shares_heatmap",
+    "shares_depth",
+    "share_trajectories",
+    "ranks",
+    "curves",
+    "cost",
+)
 REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
 TABLES = ("runs", "curves", "shares", "share_trajectories", "costs", "provenance")
 
 HISTORY_COLUMNS = [
-    "phase", "epoch", "split", "loss", "accuracy", "seconds", "best_epoch",
-]  # fmt: skip
+    "phase",
+    "epoch",
+    "split",
+    "loss",
+    "accuracy",
+    "seconds",
+    "best_epoch",
+]
 CHOICE_COLUMNS = ["layer", "neuron", "activation", "initial_activation", "phase2_activation"]
 
 
@@ -112,11 +124,18 @@ def _history_rows(records: list) -> list[dict[str, Any]]:
         for layer, layer_shares in enumerate(r.shares or [], 1):
             shares.update({f"share_l{layer}_{a}": s for a, s in layer_shares.items()})
         for split in ("train", "val"):
-            rows.append({
-                "phase": r.phase, "epoch": r.epoch, "split": split,
-                "loss": getattr(r, f"{split}_loss"), "accuracy": getattr(r, f"{split}_accuracy"),
-                "seconds": getattr(r, f"{split}_seconds"), "best_epoch": r.best_epoch, **shares,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "phase": r.phase,
+                    "epoch": r.epoch,
+                    "split": split,
+                    "loss": getattr(r, f"{split}_loss"),
+                    "accuracy": getattr(r, f"{split}_accuracy"),
+                    "seconds": getattr(r, f"{split}_seconds"),
+                    "best_epoch": r.best_epoch,
+                    **shares,
+                }
+            )
     return rows
 
 
@@ -178,13 +197,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     arch = architecture(cfg.arch)
     total = sum(e for _, e in cfg.phases)
     columns = _history_columns(arch.widths, cfg.method)
-    print(f"training {arch.name} {arch.widths} {cfg.method} seed {cfg.seed} on {device}", flush=True)
+    print(
+        f"training {arch.name} {arch.widths} {cfg.method} seed {cfg.seed} on {device}", flush=True
+    )
     elapsed: list[float] = []
     for rec in run:
         elapsed.append(rec.train_seconds + rec.val_seconds)
-        done_epochs = sum(
-            e for p, e in cfg.phases[: cfg.phases.index((rec.phase, rec.epochs))]
-        ) + rec.epoch
+        done_epochs = (
+            sum(e for p, e in cfg.phases[: cfg.phases.index((rec.phase, rec.epochs))]) + rec.epoch
+        )
         print(_progress(rec, elapsed, total - done_epochs), flush=True)
         files.torch_save(ckpt_path, {"config": science, "run": run.state_dict()})
         files.write_csv(out / "history.csv", _history_rows(run.records()), columns)
@@ -235,8 +256,17 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         parts["costs"].append(tables.costs_table(history, metrics, args.study))
         row = tables.provenance_row(prov, metrics, args.study)
         cfg = prov["config"]
-        row |= {k: cfg[k] for k in ("epochs", "phase1_epochs", "phase2_epochs", "train_subset",
-                                     *config_mod.VARIANTS, "fused_adam")}  # fmt: skip
+        row |= {
+            k: cfg[k]
+            for k in (
+                "epochs",
+                "phase1_epochs",
+                "phase2_epochs",
+                "train_subset",
+                *config_mod.VARIANTS,
+                "fused_adam",
+            )
+        }
         row["compute_seconds"] = float(history.seconds.sum())
         parts["provenance"].append(pd.DataFrame([row]))
         if metrics["method"] == "smartmixed" and (run / "choices.csv").exists():
@@ -285,12 +315,23 @@ def cmd_stats(args: argparse.Namespace) -> int:
     cells = stats.cell_summary(runs, rng)
     c1, v1 = stats.claim_c1(cells[cells.study == "paper"], targets, protocol)
     c2, v2 = stats.claim_c2(paper, targets, protocol, rng)
-    c3_tests, c3_trends, v3 = stats.claim_c3(shares[shares.study == "paper"], targets, protocol, rng)
+    c3_tests, c3_trends, v3 = stats.claim_c3(
+        shares[shares.study == "paper"], targets, protocol, rng
+    )
     c4_summary, c4_tests, v4 = stats.claim_c4(paper, targets, protocol)
     c4_ranks = pd.concat([stats.ranks(paper, "test"), stats.ranks(paper, "val")])
     c5, v5 = stats.claim_c5(costs[costs.study == "paper"], targets, protocol, rng)
-    outputs = {"cells": cells, "c1": c1, "c2": c2, "c3_tests": c3_tests, "c3_trends": c3_trends,
-               "c4_rank_summary": c4_summary, "c4_ranks": c4_ranks, "c4_tests": c4_tests, "c5": c5}
+    outputs = {
+        "cells": cells,
+        "c1": c1,
+        "c2": c2,
+        "c3_tests": c3_tests,
+        "c3_trends": c3_trends,
+        "c4_rank_summary": c4_summary,
+        "c4_ranks": c4_ranks,
+        "c4_tests": c4_tests,
+        "c5": c5,
+    }
     outputs["tests"] = stats.tests_table(c2, c3_tests, c3_trends, c4_tests)
     for name, df in outputs.items():
         files.atomic_write(out / f"{name}.csv", lambda f, df=df: df.to_csv(f, index=False))
@@ -311,14 +352,18 @@ def cmd_figure(args: argparse.Namespace) -> int:
     fn, names = FIGURES[args.name]
     frames = []
     for n in names:
-        folder = Path(args.tables) if (Path(args.tables) / f"{n}.csv").exists() else Path(args.stats)
+        folder = (
+            Path(args.tables) if (Path(args.tables) / f"{n}.csv").exists() else Path(args.stats)
+        )
         frames.append(pd.read_csv(folder / f"{n}.csv"))
     fig = fn(*frames)
     svg = Path(args.out)
     files.atomic_write(svg, lambda f: fig.savefig(f, format="svg", bbox_inches="tight"))
-    files.atomic_write(svg.with_suffix(".png"),
-                       lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"),
-                       mode="wb")  # fmt: skip
+    files.atomic_write(
+        svg.with_suffix(".png"),
+        lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"),
+        mode="wb",
+    )
     plt.close(fig)
     print(f"wrote {svg} and {svg.with_suffix('.png').name}")
     return 0
@@ -336,8 +381,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     verdicts = json.loads((s / "verdicts.json").read_text())
     read = lambda folder, n: pd.read_csv(folder / f"{n}.csv")  # noqa: E731
     cells = read(s, "cells")
-    tables = {n: read(s, n) for n in ("c1", "c2", "c3_tests", "c3_trends", "c4_rank_summary",
-                                       "c4_tests", "c5")}  # fmt: skip
+    tables = {
+        n: read(s, n)
+        for n in ("c1", "c2", "c3_tests", "c3_trends", "c4_rank_summary", "c4_tests", "c5")
+    }
     tables["cells_final"] = cells[cells.phase.isin(["final", "phase1"]) & (cells.study == "paper")]
     bench = Path(args.benchmarks)
     tables["bench"] = pd.read_csv(bench) if bench.exists() else None
@@ -357,18 +404,22 @@ def cmd_report(args: argparse.Namespace) -> int:
         "seeds": ", ".join(map(str, sorted(set(prov.seed)))),
         "epochs": f"baselines {run_cfg.get('epochs')}, SmartMixed {run_cfg.get('phase1_epochs')} "
         f"(Phase 1) + {run_cfg.get('phase2_epochs')} (Phase 2); official 400 and 50 + 350",
-        "data": "full 54,000-sample training split" if prov.train_subset.isna().all()
+        "data": "full 54,000-sample training split"
+        if prov.train_subset.isna().all()
         else f"first {int(prov.train_subset.max())} samples of the training split",
         "protocol": protocol_status(prov[prov.study == "paper"])["why"] or "full official budget",
         "compute": f"{curves.seconds.sum() / 3600:.2f} h of epoch time over {len(prov)} runs",
-        "software": ", ".join(sorted({f"torch {a}, python {b}" for a, b in zip(prov.torch, prov.python)})),
+        "software": ", ".join(
+            sorted({f"torch {a}, python {b}" for a, b in zip(prov.torch, prov.python)})
+        ),
         "devices": ", ".join(sorted({f"{a} ({b})" for a, b in zip(prov.device, prov.device_name)})),
         "commits": ", ".join(sorted(set(prov.git_commit))),
         "checksums": "MNIST raw files verified (canonical MD5s); split sha256 "
         + ", ".join(sorted(set(prov.split_sha256))),
-    }  # fmt: skip
-    html = report.render(template, workflow_config, verdicts["verdicts"], tables, figures,
-                         captions, facts)  # fmt: skip
+    }
+    html = report.render(
+        template, workflow_config, verdicts["verdicts"], tables, figures, captions, facts
+    )
     files.atomic_write(Path(args.out), lambda f: f.write(html))
     print(f"wrote {args.out}")
     return 0
@@ -391,8 +442,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_fetch_data(args)
         if args.command == "train":
             return cmd_train(args)
-        return {"aggregate": cmd_aggregate, "stats": cmd_stats, "figure": cmd_figure,
-                "report": cmd_report}[args.command](args)  # fmt: skip
+        return {
+            "aggregate": cmd_aggregate,
+            "stats": cmd_stats,
+            "figure": cmd_figure,
+            "report": cmd_report,
+        }[args.command](args)
     except (ValueError, RuntimeError) as exc:  # config and data errors: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2

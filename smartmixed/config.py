@@ -1,4 +1,4 @@
-"""The run configuration: one dataclass whose fields are the config keys, CLI flags and table columns."""
+"""The run configuration: one dataclass whose fields are the config keys, CLI flags and columns."""
 
 from __future__ import annotations
 

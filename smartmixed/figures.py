@@ -31,8 +31,9 @@ def accuracy(cells: pd.DataFrame) -> Figure:
     d["architecture"] = _arch_label(d)
     archs = sorted(d.architecture.unique(), key=lambda s: int(s.split()[0]))
     methods = _methods(d)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 + 0.45 * len(archs) * len(methods) / 4),
-                             sharey=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        1, 2, figsize=(12, 0.5 + 0.45 * len(archs) * len(methods) / 4), sharey=True, squeeze=False
+    )
     colors = dict(zip(methods, sns.color_palette("tab10", len(methods))))
     for ax, split in zip(axes[0], ("test", "val")):
         s = d[d.split == split]
@@ -40,8 +41,16 @@ def accuracy(cells: pd.DataFrame) -> Figure:
             g = s[s.method == m].set_index("architecture").reindex(archs)
             y = np.arange(len(archs)) + (j - len(methods) / 2) * 0.8 / len(methods)
             err = [g["mean"] - g.ci_low, g.ci_high - g["mean"]]
-            ax.errorbar(g["mean"], y, xerr=np.nan_to_num(np.abs(err)), fmt="o", ms=4,
-                        color=colors[m], label=m, capsize=2)  # fmt: skip
+            ax.errorbar(
+                g["mean"],
+                y,
+                xerr=np.nan_to_num(np.abs(err)),
+                fmt="o",
+                ms=4,
+                color=colors[m],
+                label=m,
+                capsize=2,
+            )
         ax.set_title(f"{split} accuracy (%), mean and 95 % CI over seeds")
         ax.set_yticks(range(len(archs)), archs)
         ax.invert_yaxis()
@@ -52,8 +61,12 @@ def accuracy(cells: pd.DataFrame) -> Figure:
 
 def phases(cells: pd.DataFrame) -> Figure:
     """Phase 1 (noisy and argmax evaluation) against Phase 2 test accuracy per architecture."""
-    d = cells[(cells.method == "smartmixed") & (cells.split == "test") & (cells.study == "paper")
-              & cells.phase.isin(["phase1", "phase2"])].copy()  # fmt: skip
+    d = cells[
+        (cells.method == "smartmixed")
+        & (cells.split == "test")
+        & (cells.study == "paper")
+        & cells.phase.isin(["phase1", "phase2"])
+    ].copy()
     d["what"] = d.phase + np.where(d["eval"] == "-", "", " (" + d["eval"] + " eval)")
     d["architecture"] = _arch_label(d)
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.35 * d.architecture.nunique() * 3))
@@ -75,8 +88,16 @@ def shares_heatmap(shares: pd.DataFrame) -> Figure:
         g = d[d.arch == arch]
         t = g.groupby(["layer", "activation"])[["count", "units"]].sum()
         piv = (t["count"] / t["units"]).unstack().reindex(columns=list(POOL))
-        sns.heatmap(piv, ax=ax, vmin=0, vmax=0.5, cmap="viridis", annot=len(piv) <= 8,
-                    fmt=".2f", cbar=ax is axes[0, -1])  # fmt: skip
+        sns.heatmap(
+            piv,
+            ax=ax,
+            vmin=0,
+            vmax=0.5,
+            cmap="viridis",
+            annot=len(piv) <= 8,
+            fmt=".2f",
+            cbar=ax is axes[0, -1],
+        )
         ax.set_title(f"{arch} {g.arch_name.iloc[0]}", fontsize=8)
         ax.set_xlabel("")
     fig.suptitle("Share of neurons per activation, by layer (exported Phase 1 choices)")
@@ -87,16 +108,29 @@ def shares_heatmap(shares: pd.DataFrame) -> Figure:
 def shares_depth(shares: pd.DataFrame) -> Figure:
     """Learned and initial shares against relative depth, pooled over architectures (C3)."""
     d = shares[(shares.method == "smartmixed") & (shares.study == "paper")].copy()
-    d["depth bin"] = pd.cut(d.relative_depth, [-0.01, 0.2, 0.4, 0.6, 0.8, 1.0],
-                            labels=["0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1"])  # fmt: skip
-    long = pd.concat([
-        d.assign(assignment="learned", value=d.share),
-        d.assign(assignment="initial (random)", value=d.initial_share),
-    ])  # fmt: skip
+    d["depth bin"] = pd.cut(
+        d.relative_depth,
+        [-0.01, 0.2, 0.4, 0.6, 0.8, 1.0],
+        labels=["0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1"],
+    )
+    long = pd.concat(
+        [
+            d.assign(assignment="learned", value=d.share),
+            d.assign(assignment="initial (random)", value=d.initial_share),
+        ]
+    )
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     for ax, what in zip(axes, ("learned", "initial (random)")):
-        sns.pointplot(long[long.assignment == what], x="depth bin", y="value", hue="activation",
-                      hue_order=list(POOL), ax=ax, errorbar=("ci", 95), dodge=0.4)  # fmt: skip
+        sns.pointplot(
+            long[long.assignment == what],
+            x="depth bin",
+            y="value",
+            hue="activation",
+            hue_order=list(POOL),
+            ax=ax,
+            errorbar=("ci", 95),
+            dodge=0.4,
+        )
         ax.set_title(f"{what} assignment")
         ax.set_ylabel("share of the layer's neurons")
         ax.set_xlabel("relative depth (0 = first hidden layer)")
@@ -111,9 +145,20 @@ def share_trajectories(traj: pd.DataFrame) -> Figure:
     d = d[(d.layer == 1) | (d.layer == last)]
     d["position"] = np.where(d.layer == 1, "first hidden layer", "last hidden layer")
     d["architecture"] = _arch_label(d)
-    g = sns.relplot(d, x="epoch", y="share", hue="activation", hue_order=list(POOL),
-                    col="position", row="architecture", kind="line", height=2.2, aspect=1.6,
-                    errorbar=None, facet_kws={"sharey": False})  # fmt: skip
+    g = sns.relplot(
+        d,
+        x="epoch",
+        y="share",
+        hue="activation",
+        hue_order=list(POOL),
+        col="position",
+        row="architecture",
+        kind="line",
+        height=2.2,
+        aspect=1.6,
+        errorbar=None,
+        facet_kws={"sharey": False},
+    )
     g.figure.suptitle("Phase 1: share of each activation in the argmax choices", y=1.01)
     return g.figure
 
@@ -140,9 +185,19 @@ def curves(curves_df: pd.DataFrame) -> Figure:
     d["run"] = np.where(d.method == "smartmixed", "smartmixed " + d.phase, d.method)
     d["architecture"] = _arch_label(d)
     d["accuracy"] = d.accuracy * 100
-    g = sns.relplot(d, x="epoch", y="accuracy", hue="run", col="architecture", col_wrap=3,
-                    kind="line", height=2.6, aspect=1.3, errorbar=None,
-                    facet_kws={"sharey": False})  # fmt: skip
+    g = sns.relplot(
+        d,
+        x="epoch",
+        y="accuracy",
+        hue="run",
+        col="architecture",
+        col_wrap=3,
+        kind="line",
+        height=2.6,
+        aspect=1.3,
+        errorbar=None,
+        facet_kws={"sharey": False},
+    )
     g.figure.suptitle("Validation accuracy (%) per epoch, mean over seeds", y=1.02)
     return g.figure
 
@@ -153,8 +208,9 @@ def cost(costs: pd.DataFrame) -> Figure:
     d["run"] = np.where(d.method == "smartmixed", "smartmixed " + d.phase, d.method)
     d["architecture"] = _arch_label(d)
     fig, ax = plt.subplots(figsize=(10, 0.8 + 0.5 * d.architecture.nunique() * 2))
-    sns.barplot(d, y="architecture", x="train_seconds", hue="run", ax=ax, orient="h",
-                errorbar=("ci", 95))  # fmt: skip
+    sns.barplot(
+        d, y="architecture", x="train_seconds", hue="run", ax=ax, orient="h", errorbar=("ci", 95)
+    )
     ax.set_xlabel("seconds per training epoch (mean over epochs and seeds)")
     ax.set_title("Measured cost per epoch (C5)")
     fig.tight_layout()

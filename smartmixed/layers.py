@@ -1,4 +1,4 @@
-"""Per-neuron activation layers: the hard Gumbel mixture (Phase 1) and grouped fixed activations (Phase 2)."""
+"""Per-neuron activation layers: hard Gumbel mixture (Phase 1), grouped activations (Phase 2)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ class _HardMixture(torch.autograd.Function):
     candidates and w_sel = (1 - y_sel) + y_sel (1 up to float rounding) for the selected one, so
     its mixture is clamp(w_sel * c_sel, -10, 10). We compute exactly that, rounding included
     (torch.clamp passes gradients strictly inside its bounds, so a selected value clamped to
-    +-10 passes none unless w_sel rounded below 1, as in the official code), without materialising the six-way weighted sum.
+    +-10 passes none unless w_sel rounded below 1, as in the official code), without
+    materialising the six-way weighted sum.
     Backward: to the logits through all six candidate values and the softmax Jacobian of y_soft;
     to `x` through the selected candidate only.
     """

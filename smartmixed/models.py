@@ -1,4 +1,4 @@
-"""MLPs built from widths and a per-layer activation factory, and the official architecture table."""
+"""MLPs built from widths and a per-layer activation factory; the official architecture table."""
 
 from __future__ import annotations
 

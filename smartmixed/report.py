@@ -13,16 +13,24 @@ import pandas as pd
 from .config import VARIANTS, RunConfig
 
 CLAIMS = {
-    "C1": ("SmartMixed (Phase 2) reaches 98.22 % validation and 98.03 % test accuracy on MNIST",
-           "98.22 % val / 98.03 % test (paper v1/v2)"),
+    "C1": (
+        "SmartMixed (Phase 2) reaches 98.22 % validation and 98.03 % test accuracy on MNIST",
+        "98.22 % val / 98.03 % test (paper v1/v2)",
+    ),
     "C2": ("Phase 2 improves 2-3 % over Phase 1", "+2 to +3 points (paper v1/v2)"),
-    "C3": ("Early layers prefer ReLU/LeakyReLU, deeper layers ELU/SELU, across architectures",
-           "qualitative (paper)"),
-    "C4": ("SmartMixed competes with networks using one fixed activation",
-           "ranks among 7 methods (paper v3)"),
-    "C5": ("The Phase 2 network is computationally efficient, close to a uniform network",
-           "qualitative (paper)"),
-}  # fmt: skip
+    "C3": (
+        "Early layers prefer ReLU/LeakyReLU, deeper layers ELU/SELU, across architectures",
+        "qualitative (paper)",
+    ),
+    "C4": (
+        "SmartMixed competes with networks using one fixed activation",
+        "ranks among 7 methods (paper v3)",
+    ),
+    "C5": (
+        "The Phase 2 network is computationally efficient, close to a uniform network",
+        "qualitative (paper)",
+    ),
+}
 
 # Deviations that are not switches: how this suite differs from the official code regardless.
 FIXED_DEVIATIONS = [
@@ -49,8 +57,9 @@ def table_html(df: pd.DataFrame, floatfmt: str = "{:.3g}", max_rows: int = 60) -
     if df is None or df.empty:
         return "<p><em>(no rows)</em></p>"
     shown = df.head(max_rows)
-    out = shown.to_html(index=False, classes="tbl", border=0, na_rep="",
-                        float_format=lambda v: floatfmt.format(v))  # fmt: skip
+    out = shown.to_html(
+        index=False, classes="tbl", border=0, na_rep="", float_format=lambda v: floatfmt.format(v)
+    )
     if len(df) > max_rows:
         out += f"<p class='note'>first {max_rows} of {len(df)} rows; all in the CSV file</p>"
     return out
@@ -62,8 +71,14 @@ def deviations(run_config: dict[str, Any]) -> list[dict[str, str]]:
     rows = []
     for key, values in VARIANTS.items():
         value = run_config.get(key, getattr(defaults, key))
-        rows.append({"switch": key, "value": value, "faithful": values[0],
-                     "status": "faithful" if value == values[0] else "VARIANT"})  # fmt: skip
+        rows.append(
+            {
+                "switch": key,
+                "value": value,
+                "faithful": values[0],
+                "status": "faithful" if value == values[0] else "VARIANT",
+            }
+        )
     return rows
 
 
@@ -88,9 +103,16 @@ def render(
     claims = []
     for cid, (text, paper) in CLAIMS.items():
         v = by_id.get(cid, {"verdict": "pending statistics", "numbers": ""})
-        claims.append({"id": cid, "text": text, "paper": paper, "verdict": v["verdict"],
-                       "numbers": v["numbers"],
-                       "css": v["verdict"].replace(" ", "-")})  # fmt: skip
+        claims.append(
+            {
+                "id": cid,
+                "text": text,
+                "paper": paper,
+                "verdict": v["verdict"],
+                "numbers": v["numbers"],
+                "css": v["verdict"].replace(" ", "-"),
+            }
+        )
     style = (template_dir / "style.css").read_text()
     return tpl.render(
         config=workflow_config,

@@ -61,9 +61,13 @@ def bootstrap_ci(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = st.bootstrap(
-                (x,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                method=method, rng=rng,
-            )  # fmt: skip
+                (x,),
+                np.mean,
+                confidence_level=confidence,
+                n_resamples=n_resamples,
+                method=method,
+                rng=rng,
+            )
         lo, hi = res.confidence_interval
         if np.isfinite(lo) and np.isfinite(hi):
             return float(lo), float(hi), method
@@ -85,7 +89,9 @@ def wilcoxon(diffs: Any) -> tuple[float, float, float, int]:
 
 
 # -- per cell -----------------------------------------------------------------------------------
-def cell_summary(runs: pd.DataFrame, rng: np.random.Generator, confidence: float = 0.95) -> pd.DataFrame:
+def cell_summary(
+    runs: pd.DataFrame, rng: np.random.Generator, confidence: float = 0.95
+) -> pd.DataFrame:
     """Per (study, arch, method, phase, eval, split): accuracy n, mean, std, median, CI.
 
     Diverged runs are counted (n_diverged) and their NaN values left out of the moments.
@@ -97,12 +103,19 @@ def cell_summary(runs: pd.DataFrame, rng: np.random.Generator, confidence: float
         v = g.value.to_numpy(dtype=float) * 100
         ok = v[~np.isnan(v)]
         lo, hi, how = bootstrap_ci(ok, rng, confidence)
-        rows.append({**dict(zip(keys, key)), "n": len(ok),
-                     "n_diverged": int((g.status == "diverged").sum()),
-                     "mean": ok.mean() if len(ok) else math.nan,
-                     "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
-                     "median": float(np.median(ok)) if len(ok) else math.nan,
-                     "ci_low": lo, "ci_high": hi, "ci_method": how})  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "n": len(ok),
+                "n_diverged": int((g.status == "diverged").sum()),
+                "mean": ok.mean() if len(ok) else math.nan,
+                "std": ok.std(ddof=1) if len(ok) > 1 else math.nan,
+                "median": float(np.median(ok)) if len(ok) else math.nan,
+                "ci_low": lo,
+                "ci_high": hi,
+                "ci_method": how,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -129,10 +142,15 @@ def claim_c1(cells: pd.DataFrame, targets: dict, protocol: dict) -> tuple[pd.Dat
         for split, target in (("val", t["val_accuracy"]), ("test", t["test_accuracy"])):
             c = g[g.split == split].iloc[0]
             near = abs(c["mean"] - target) <= tol or (c.ci_low - tol <= target <= c.ci_high + tol)
-            row |= {f"{split}_mean": c["mean"], f"{split}_ci_low": c.ci_low,
-                    f"{split}_ci_high": c.ci_high, f"{split}_target": target,
-                    f"{split}_diff": c["mean"] - target, f"{split}_consistent": bool(near),
-                    "n": int(c.n)}  # fmt: skip
+            row |= {
+                f"{split}_mean": c["mean"],
+                f"{split}_ci_low": c.ci_low,
+                f"{split}_ci_high": c.ci_high,
+                f"{split}_target": target,
+                f"{split}_diff": c["mean"] - target,
+                f"{split}_consistent": bool(near),
+                "n": int(c.n),
+            }
         row["consistent"] = row["val_consistent"] and row["test_consistent"]
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -154,7 +172,9 @@ def claim_c1(cells: pd.DataFrame, targets: dict, protocol: dict) -> tuple[pd.Dat
         verdict, numbers = "inconclusive", numbers + " (too few seeds)"
     elif table.consistent.any():
         verdict = "reproduced"
-    elif (table.val_consistent | table.test_consistent).any() or (table.test_diff.abs() <= 2 * tol).any():
+    elif (table.val_consistent | table.test_consistent).any() or (
+        table.test_diff.abs() <= 2 * tol
+    ).any():
         verdict = "partly reproduced"
     else:
         verdict = "not reproduced"
@@ -179,16 +199,31 @@ def claim_c2(runs: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.G
     pooled = {}
     for ev in ("noisy", "argmax"):
         for split in ("test", "val"):
-            d = _paired(runs, {"method": "smartmixed", "phase": "phase2"},
-                        {"method": "smartmixed", "phase": "phase1", "eval": ev}, split)  # fmt: skip
+            d = _paired(
+                runs,
+                {"method": "smartmixed", "phase": "phase2"},
+                {"method": "smartmixed", "phase": "phase1", "eval": ev},
+                split,
+            )
             groups = [("all", d)] + [(a, g) for a, g in d.groupby("arch")]
             for arch, g in groups:
                 lo, hi, how = bootstrap_ci(g["diff"], rng)
                 stat, p, r, n = wilcoxon(g["diff"])
-                rows.append({"arch": arch, "phase1_eval": ev, "split": split, "n": n,
-                             "mean_diff": g["diff"].mean(), "ci_low": lo, "ci_high": hi,
-                             "ci_method": how, "wilcoxon": stat, "p": p,
-                             "rank_biserial": r})  # fmt: skip
+                rows.append(
+                    {
+                        "arch": arch,
+                        "phase1_eval": ev,
+                        "split": split,
+                        "n": n,
+                        "mean_diff": g["diff"].mean(),
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "ci_method": how,
+                        "wilcoxon": stat,
+                        "p": p,
+                        "rank_biserial": r,
+                    }
+                )
             pooled[(ev, split)] = rows[-len(groups)]
     table = pd.DataFrame(rows)
     claim = "Phase 2 improves accuracy by 2-3 points over Phase 1"
@@ -229,17 +264,39 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
         for scope, sub in [("pooled", g)] + [(f"seed {s}", gs) for s, gs in g.groupby("seed")]:
             for which in ("count", "initial_count"):
                 chi2, p, v, dof = cramers_v(contingency(sub, which))
-                tests.append({"arch": arch, "scope": scope, "table": which.replace("count", "learned")
-                              .replace("initial_learned", "initial"), "chi2": chi2, "dof": dof,
-                              "p": p, "cramers_v": v, "n": int(sub[which].sum())})  # fmt: skip
+                tests.append(
+                    {
+                        "arch": arch,
+                        "scope": scope,
+                        "table": which.replace("count", "learned").replace(
+                            "initial_learned", "initial"
+                        ),
+                        "chi2": chi2,
+                        "dof": dof,
+                        "p": p,
+                        "cramers_v": v,
+                        "n": int(sub[which].sum()),
+                    }
+                )
         # Learned vs initial assignment, per layer (2 x 6 tables), Holm within the architecture.
         per_layer = []
         for layer, gl in g.groupby("layer"):
-            t2 = np.vstack([contingency(gl, "count").sum(0), contingency(gl, "initial_count").sum(0)])
+            t2 = np.vstack(
+                [contingency(gl, "count").sum(0), contingency(gl, "initial_count").sum(0)]
+            )
             chi2, p, v, dof = cramers_v(t2)
-            per_layer.append({"arch": arch, "scope": f"layer {layer}", "table": "learned vs initial",
-                              "chi2": chi2, "dof": dof, "p": p, "cramers_v": v,
-                              "n": int(t2.sum())})  # fmt: skip
+            per_layer.append(
+                {
+                    "arch": arch,
+                    "scope": f"layer {layer}",
+                    "table": "learned vs initial",
+                    "chi2": chi2,
+                    "dof": dof,
+                    "p": p,
+                    "cramers_v": v,
+                    "n": int(t2.sum()),
+                }
+            )
         adj = holm([r["p"] for r in per_layer])
         for r, a in zip(per_layer, adj):
             r["p_holm"] = a
@@ -247,8 +304,11 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
     tests = pd.DataFrame(tests)
 
     # Depth trends over (arch, seed, layer) points, learned shares and the initial-assignment null.
-    wide = sm.pivot_table(index=["arch", "seed", "layer", "relative_depth"], columns="activation",
-                          values=["share", "initial_share"]).reset_index()  # fmt: skip
+    wide = sm.pivot_table(
+        index=["arch", "seed", "layer", "relative_depth"],
+        columns="activation",
+        values=["share", "initial_share"],
+    ).reset_index()
     trends = []
     groups = {"ELU+SELU": ["elu", "selu"], "ReLU+LeakyReLU": ["relu", "leaky_relu"]}
     multi = sm[sm.n_layers >= 2]
@@ -259,30 +319,54 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
             ok = multi.arch.unique()
             mask = wide["arch"].isin(ok)
             rho, p = st.spearmanr(x[mask], y[mask]) if mask.sum() > 2 else (math.nan, math.nan)
-            trends.append({"group": name, "shares": source.replace("share", "learned")
-                           .replace("initial_learned", "initial"), "arch": "all",
-                           "spearman_rho": rho, "p": p, "n": int(mask.sum())})  # fmt: skip
+            trends.append(
+                {
+                    "group": name,
+                    "shares": source.replace("share", "learned").replace(
+                        "initial_learned", "initial"
+                    ),
+                    "arch": "all",
+                    "spearman_rho": rho,
+                    "p": p,
+                    "n": int(mask.sum()),
+                }
+            )
             for arch in ok:
                 m = wide["arch"] == arch
                 if len(set(x[m])) > 2:
                     rho_a, p_a = st.spearmanr(x[m], y[m])
-                    trends.append({"group": name, "shares": "learned" if source == "share"
-                                   else "initial", "arch": arch, "spearman_rho": rho_a,
-                                   "p": p_a, "n": int(m.sum())})  # fmt: skip
+                    trends.append(
+                        {
+                            "group": name,
+                            "shares": "learned" if source == "share" else "initial",
+                            "arch": arch,
+                            "spearman_rho": rho_a,
+                            "p": p_a,
+                            "n": int(m.sum()),
+                        }
+                    )
     trends = pd.DataFrame(trends)
     moved = sm.drop_duplicates(["arch", "seed", "layer"])
     moved_share = float(np.average(moved.moved, weights=moved.units)) if len(moved) else math.nan
 
     claim = "Early layers prefer ReLU/LeakyReLU, deeper layers ELU/SELU, across architectures"
     if trends.empty or tests.empty:
-        return tests, trends, _verdict("C3", claim, "inconclusive", "no multi-layer SmartMixed runs")
-    get = lambda g, s: trends[(trends.group == g) & (trends.shares == s) & (trends.arch == "all")].iloc[0]  # noqa: E731
+        return (
+            tests,
+            trends,
+            _verdict("C3", claim, "inconclusive", "no multi-layer SmartMixed runs"),
+        )
+    get = lambda g, s: trends[
+        (trends.group == g) & (trends.shares == s) & (trends.arch == "all")
+    ].iloc[0]  # noqa: E731
     es, rl = get("ELU+SELU", "learned"), get("ReLU+LeakyReLU", "learned")
     es0, rl0 = get("ELU+SELU", "initial"), get("ReLU+LeakyReLU", "initial")
     per_arch = trends[(trends.arch != "all") & (trends.shares == "learned")]
     es_arch = per_arch[per_arch.group == "ELU+SELU"].spearman_rho
     rl_arch = per_arch[per_arch.group == "ReLU+LeakyReLU"].spearman_rho
-    consistent = float(((es_arch > 0).mean() + (rl_arch < 0).mean()) / 2) if len(es_arch) else math.nan
+    consistent = (
+        float(((es_arch > 0).mean() + (rl_arch < 0).mean()) / 2) if len(es_arch) else math.nan
+    )
     lvi = tests[tests.table == "learned vs initial"]
     sig_layers = int((lvi.p_holm < targets["alpha"]).sum())
     numbers = (
@@ -290,7 +374,8 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
         f"assignment {es0.spearman_rho:+.3f}), Spearman(depth, ReLU+LeakyReLU share) = "
         f"{rl.spearman_rho:+.3f} (p={rl.p:.3g}; initial {rl0.spearman_rho:+.3f}); "
         f"{moved_share:.1%} of neurons changed activation from their random initial pick; "
-        f"{sig_layers}/{len(lvi)} layers differ from the initial assignment (Holm p<{targets['alpha']}); "
+        f"{sig_layers}/{len(lvi)} layers differ from the initial assignment "
+        f"(Holm p<{targets['alpha']}); "
         f"direction consistent in {consistent:.0%} of per-architecture trends"
     )
     a = targets["alpha"]
@@ -325,11 +410,14 @@ def claim_c4(runs: pd.DataFrame, targets: dict, protocol: dict):
     rk = pd.concat([ranks(runs, "test"), ranks(runs, "val")])
     summary = (
         rk.groupby(["split", "method"])
-        .agg(first_ranks=("rank", lambda r: int((r == 1).sum())),
-             mean_reciprocal_rank=("rank", lambda r: float((1 / r).mean())),
-             mean_rank=("rank", "mean"), archs=("rank", "size"))
+        .agg(
+            first_ranks=("rank", lambda r: int((r == 1).sum())),
+            mean_reciprocal_rank=("rank", lambda r: float((1 / r).mean())),
+            mean_rank=("rank", "mean"),
+            archs=("rank", "size"),
+        )
         .reset_index()
-    )  # fmt: skip
+    )
     f = _final(runs, "test")
     piv = f.groupby(["arch", "method"]).value.mean().unstack()
     methods = [m for m in ["smartmixed", *BASELINES] if m in piv.columns]
@@ -337,19 +425,40 @@ def claim_c4(runs: pd.DataFrame, targets: dict, protocol: dict):
     tests = []
     if len(piv) >= 2 and len(methods) >= 3:
         stat, p = st.friedmanchisquare(*[piv[m] for m in methods])
-        tests.append({"test": "Friedman (methods x architectures, mean test accuracy)",
-                      "comparison": "all 7 methods", "statistic": stat, "p": p, "p_holm": p,
-                      "effect": math.nan, "mean_diff": math.nan, "n": len(piv)})  # fmt: skip
+        tests.append(
+            {
+                "test": "Friedman (methods x architectures, mean test accuracy)",
+                "comparison": "all 7 methods",
+                "statistic": stat,
+                "p": p,
+                "p_holm": p,
+                "effect": math.nan,
+                "mean_diff": math.nan,
+                "n": len(piv),
+            }
+        )
     wil = []
     for base in BASELINES:
         if base not in methods:
             continue
-        d = _paired(runs, {"method": "smartmixed", "phase": "final"},
-                    {"method": base, "phase": "final"}, "test")  # fmt: skip
+        d = _paired(
+            runs,
+            {"method": "smartmixed", "phase": "final"},
+            {"method": base, "phase": "final"},
+            "test",
+        )
         stat, p, r, n = wilcoxon(d["diff"])
-        wil.append({"test": "Wilcoxon signed-rank over (architecture, seed) pairs",
-                    "comparison": f"smartmixed - {base}", "statistic": stat, "p": p,
-                    "effect": r, "mean_diff": d["diff"].mean(), "n": n})  # fmt: skip
+        wil.append(
+            {
+                "test": "Wilcoxon signed-rank over (architecture, seed) pairs",
+                "comparison": f"smartmixed - {base}",
+                "statistic": stat,
+                "p": p,
+                "effect": r,
+                "mean_diff": d["diff"].mean(),
+                "n": n,
+            }
+        )
     for r, a in zip(wil, holm([r["p"] for r in wil])):
         r["p_holm"] = a
     tests = pd.DataFrame(tests + wil)
@@ -359,8 +468,12 @@ def claim_c4(runs: pd.DataFrame, targets: dict, protocol: dict):
         return summary, tests, _verdict("C4", claim, "inconclusive", "no comparisons")
     sm = sm.iloc[0]
     w = pd.DataFrame(wil)
-    worse = w[(w.p_holm < targets["alpha"]) & (w.mean_diff < 0)].comparison.str.replace("smartmixed - ", "")
-    better = w[(w.p_holm < targets["alpha"]) & (w.mean_diff > 0)].comparison.str.replace("smartmixed - ", "")
+    worse = w[(w.p_holm < targets["alpha"]) & (w.mean_diff < 0)].comparison.str.replace(
+        "smartmixed - ", ""
+    )
+    better = w[(w.p_holm < targets["alpha"]) & (w.mean_diff > 0)].comparison.str.replace(
+        "smartmixed - ", ""
+    )
     ranked = rk[(rk.split == "test") & (rk.method == "smartmixed")]["rank"]
     fried = tests[tests.test.str.startswith("Friedman")]
     numbers = (
@@ -398,17 +511,31 @@ def claim_c5(costs: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.
             ratio = (src.train_seconds / ref).dropna()
             for arch, r in [("all", ratio)] + list(ratio.groupby(level="arch")):
                 lo, hi, how = bootstrap_ci(r.to_numpy(), rng)
-                rows.append({"network": who, "reference": ref_name, "arch": arch, "n": len(r),
-                             "mean_ratio": r.mean(), "ci_low": lo, "ci_high": hi,
-                             "ci_method": how})  # fmt: skip
+                rows.append(
+                    {
+                        "network": who,
+                        "reference": ref_name,
+                        "arch": arch,
+                        "n": len(r),
+                        "mean_ratio": r.mean(),
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "ci_method": how,
+                    }
+                )
     table = pd.DataFrame(rows)
     claim = "The Phase 2 network costs about as much as a uniform network"
-    main = table[(table.network == "phase2") & (table.reference == "mean of uniform networks")
-                 & (table.arch == "all")]  # fmt: skip
+    main = table[
+        (table.network == "phase2")
+        & (table.reference == "mean of uniform networks")
+        & (table.arch == "all")
+    ]
     if main.empty or main.n.iloc[0] == 0:
         return table, _verdict("C5", claim, "inconclusive", "no timed runs")
     m = main.iloc[0]
-    r = table[(table.network == "phase2") & (table.reference == "uniform relu") & (table.arch == "all")].iloc[0]
+    r = table[
+        (table.network == "phase2") & (table.reference == "uniform relu") & (table.arch == "all")
+    ].iloc[0]
     t = targets["C5"]
     numbers = (
         f"Phase 2 epoch time / mean of the six uniform networks = {m.mean_ratio:.3f} "
@@ -417,7 +544,9 @@ def claim_c5(costs: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.
     )
     if m.n < 2 or "subset" in protocol["why"]:
         verdict = "inconclusive"
-        numbers += " (timings of a training subset are dominated by fixed costs)" if m.n >= 2 else ""
+        numbers += (
+            " (timings of a training subset are dominated by fixed costs)" if m.n >= 2 else ""
+        )
     elif m.ci_high <= t["max_ratio"] or m.mean_ratio <= t["max_ratio"]:
         verdict = "reproduced"
     elif m.mean_ratio <= t["partly_ratio"]:
@@ -427,28 +556,65 @@ def claim_c5(costs: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.
     return table, _verdict("C5", claim, verdict, numbers)
 
 
-def tests_table(c2: pd.DataFrame, c3_tests: pd.DataFrame, c3_trends: pd.DataFrame,
-                c4_tests: pd.DataFrame) -> pd.DataFrame:
+def tests_table(
+    c2: pd.DataFrame, c3_tests: pd.DataFrame, c3_trends: pd.DataFrame, c4_tests: pd.DataFrame
+) -> pd.DataFrame:
     """Every test in one tidy table: claim, test, comparison, statistic, p, p_holm, effect, n."""
     rows = []
     for r in c2.itertuples():
-        rows.append({"claim": "C2", "test": "Wilcoxon signed-rank (Phase 2 - Phase 1, paired)",
-                     "comparison": f"arch {r.arch}, {r.split}, Phase 1 {r.phase1_eval} eval",
-                     "statistic": r.wilcoxon, "p": r.p, "p_holm": math.nan,
-                     "effect": r.mean_diff, "effect_name": "mean difference (pp)", "n": r.n})
+        rows.append(
+            {
+                "claim": "C2",
+                "test": "Wilcoxon signed-rank (Phase 2 - Phase 1, paired)",
+                "comparison": f"arch {r.arch}, {r.split}, Phase 1 {r.phase1_eval} eval",
+                "statistic": r.wilcoxon,
+                "p": r.p,
+                "p_holm": math.nan,
+                "effect": r.mean_diff,
+                "effect_name": "mean difference (pp)",
+                "n": r.n,
+            }
+        )
     for r in c3_tests.itertuples():
-        rows.append({"claim": "C3", "test": f"chi-square ({r.table})",
-                     "comparison": f"arch {r.arch}, {r.scope}", "statistic": r.chi2, "p": r.p,
-                     "p_holm": getattr(r, "p_holm", math.nan), "effect": r.cramers_v,
-                     "effect_name": "Cramer's V", "n": r.n})
+        rows.append(
+            {
+                "claim": "C3",
+                "test": f"chi-square ({r.table})",
+                "comparison": f"arch {r.arch}, {r.scope}",
+                "statistic": r.chi2,
+                "p": r.p,
+                "p_holm": getattr(r, "p_holm", math.nan),
+                "effect": r.cramers_v,
+                "effect_name": "Cramer's V",
+                "n": r.n,
+            }
+        )
     for r in c3_trends.itertuples():
-        rows.append({"claim": "C3", "test": "Spearman (relative depth vs share)",
-                     "comparison": f"{r.group}, {r.shares} shares, arch {r.arch}",
-                     "statistic": r.spearman_rho, "p": r.p, "p_holm": math.nan,
-                     "effect": r.spearman_rho, "effect_name": "rho", "n": r.n})
+        rows.append(
+            {
+                "claim": "C3",
+                "test": "Spearman (relative depth vs share)",
+                "comparison": f"{r.group}, {r.shares} shares, arch {r.arch}",
+                "statistic": r.spearman_rho,
+                "p": r.p,
+                "p_holm": math.nan,
+                "effect": r.spearman_rho,
+                "effect_name": "rho",
+                "n": r.n,
+            }
+        )
     for r in c4_tests.itertuples():
-        rows.append({"claim": "C4", "test": r.test, "comparison": r.comparison,
-                     "statistic": r.statistic, "p": r.p, "p_holm": r.p_holm, "effect": r.effect,
-                     "effect_name": "rank-biserial r" if "Wilcoxon" in r.test else "",
-                     "n": r.n})
+        rows.append(
+            {
+                "claim": "C4",
+                "test": r.test,
+                "comparison": r.comparison,
+                "statistic": r.statistic,
+                "p": r.p,
+                "p_holm": r.p_holm,
+                "effect": r.effect,
+                "effect_name": "rank-biserial r" if "Wilcoxon" in r.test else "",
+                "n": r.n,
+            }
+        )
     return pd.DataFrame(rows)

@@ -35,9 +35,17 @@ def metric_rows(metrics: dict[str, Any], study: str = "paper") -> list[dict[str,
         for split in ("val", "test"):
             for metric in ("accuracy", "loss"):
                 value = block.get(f"{split}_{metric}")
-                rows.append({**key, "status": metrics["status"], "phase": phase, "eval": ev,
-                             "split": split, "metric": metric,
-                             "value": float("nan") if value is None else value})  # fmt: skip
+                rows.append(
+                    {
+                        **key,
+                        "status": metrics["status"],
+                        "phase": phase,
+                        "eval": ev,
+                        "split": split,
+                        "metric": metric,
+                        "value": float("nan") if value is None else value,
+                    }
+                )
     return rows
 
 
@@ -45,7 +53,9 @@ def runs_table(metrics: Iterable[dict[str, Any]], study: str = "paper") -> pd.Da
     return pd.DataFrame([r for m in metrics for r in metric_rows(m, study)])
 
 
-def curves_table(history: pd.DataFrame, metrics: dict[str, Any], study: str = "paper") -> pd.DataFrame:
+def curves_table(
+    history: pd.DataFrame, metrics: dict[str, Any], study: str = "paper"
+) -> pd.DataFrame:
     """Per-epoch loss/accuracy/seconds of one run (share columns dropped)."""
     keep = ["phase", "epoch", "split", "loss", "accuracy", "seconds"]
     out = history[keep].copy()
@@ -55,29 +65,38 @@ def curves_table(history: pd.DataFrame, metrics: dict[str, Any], study: str = "p
     return out[RUN_KEYS + keep]
 
 
-def shares_table(choices: pd.DataFrame, metrics: dict[str, Any], study: str = "paper") -> pd.DataFrame:
+def shares_table(
+    choices: pd.DataFrame, metrics: dict[str, Any], study: str = "paper"
+) -> pd.DataFrame:
     """Per (layer, activation): learned, initial and Phase 2 share of the layer's neurons."""
     n_layers = len(architecture(metrics["arch"]).widths)
     rows = []
     for layer, g in choices.groupby("layer"):
         n = len(g)
         for act in POOL:
-            rows.append({
-                **{k: metrics[k] for k in ("arch", "arch_name", "method", "seed")},
-                "study": study, "layer": int(layer), "n_layers": n_layers,
-                "relative_depth": relative_depth(int(layer), n_layers), "units": n,
-                "activation": act,
-                "count": int((g.activation == act).sum()),
-                "share": float((g.activation == act).mean()),
-                "initial_count": int((g.initial_activation == act).sum()),
-                "initial_share": float((g.initial_activation == act).mean()),
-                "phase2_share": float((g.phase2_activation == act).mean()),
-                "moved": float((g.activation != g.initial_activation).mean()),
-            })  # fmt: skip
+            rows.append(
+                {
+                    **{k: metrics[k] for k in ("arch", "arch_name", "method", "seed")},
+                    "study": study,
+                    "layer": int(layer),
+                    "n_layers": n_layers,
+                    "relative_depth": relative_depth(int(layer), n_layers),
+                    "units": n,
+                    "activation": act,
+                    "count": int((g.activation == act).sum()),
+                    "share": float((g.activation == act).mean()),
+                    "initial_count": int((g.initial_activation == act).sum()),
+                    "initial_share": float((g.initial_activation == act).mean()),
+                    "phase2_share": float((g.phase2_activation == act).mean()),
+                    "moved": float((g.activation != g.initial_activation).mean()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def trajectories_table(history: pd.DataFrame, metrics: dict[str, Any], study: str = "paper") -> pd.DataFrame:
+def trajectories_table(
+    history: pd.DataFrame, metrics: dict[str, Any], study: str = "paper"
+) -> pd.DataFrame:
     """Phase 1 per-layer activation shares of the argmax choices, one row per epoch/layer/act."""
     h = history[(history.phase == "phase1") & (history.split == "val")]
     share_cols = [c for c in h.columns if c.startswith("share_l")]
@@ -86,35 +105,47 @@ def trajectories_table(history: pd.DataFrame, metrics: dict[str, Any], study: st
     long = pd.concat([long.drop(columns="column"), parts], axis=1)
     long["layer"] = long.layer.astype(int)
     n_layers = len(architecture(metrics["arch"]).widths)
-    long["relative_depth"] = long.layer.map(lambda l: relative_depth(l, n_layers))
+    long["relative_depth"] = long.layer.map(lambda k: relative_depth(k, n_layers))
     for k in ("arch", "arch_name", "method", "seed"):
         long[k] = metrics[k]
     long["study"] = study
     return long[RUN_KEYS + ["epoch", "layer", "relative_depth", "activation", "share"]]
 
 
-def costs_table(history: pd.DataFrame, metrics: dict[str, Any], study: str = "paper") -> pd.DataFrame:
+def costs_table(
+    history: pd.DataFrame, metrics: dict[str, Any], study: str = "paper"
+) -> pd.DataFrame:
     """Measured seconds per training epoch of each phase (C5), one row per run and phase."""
     train = history[history.split == "train"]
     out = train.groupby("phase", as_index=False).agg(
-        epochs=("epoch", "count"), train_seconds=("seconds", "mean"),
+        epochs=("epoch", "count"),
+        train_seconds=("seconds", "mean"),
         train_seconds_median=("seconds", "median"),
-    )  # fmt: skip
+    )
     val = history[history.split == "val"].groupby("phase").seconds.mean()
     out["val_seconds"] = out.phase.map(val)
     for k in ("arch", "arch_name", "method", "seed"):
         out[k] = metrics[k]
     out["study"] = study
-    return out[RUN_KEYS + ["phase", "epochs", "train_seconds", "train_seconds_median", "val_seconds"]]
+    return out[
+        RUN_KEYS + ["phase", "epochs", "train_seconds", "train_seconds_median", "val_seconds"]
+    ]
 
 
 def provenance_row(prov: dict[str, Any], metrics: dict[str, Any], study: str = "paper") -> dict:
     env = prov["environment"]
     return {
-        **{k: metrics[k] for k in ("arch", "arch_name", "method", "seed")}, "study": study,
-        "status": metrics["status"], "device": env["device"], "device_name": env.get("device_name"),
-        "torch": env["torch"], "python": env["python"], "git_commit": env["git_commit"],
-        "threads": env["torch_threads"], "wall_seconds": prov["wall_seconds_this_process"],
-        "resumed_from": prov.get("resumed_from"), "finished": prov["finished"],
+        **{k: metrics[k] for k in ("arch", "arch_name", "method", "seed")},
+        "study": study,
+        "status": metrics["status"],
+        "device": env["device"],
+        "device_name": env.get("device_name"),
+        "torch": env["torch"],
+        "python": env["python"],
+        "git_commit": env["git_commit"],
+        "threads": env["torch_threads"],
+        "wall_seconds": prov["wall_seconds_this_process"],
+        "resumed_from": prov.get("resumed_from"),
+        "finished": prov["finished"],
         "split_sha256": prov["data"].get("split_sha256"),
-    }  # fmt: skip
+    }

@@ -1,4 +1,4 @@
-"""Training: one (arch, method, seed) run as a resumable sequence of epochs; no file I/O, no printing."""
+"""Training: one (arch, method, seed) run as a resumable sequence of epochs; no I/O, no printing."""
 
 from __future__ import annotations
 
@@ -169,9 +169,19 @@ class PhaseTrainer:
             self.best_state = _snapshot(model)
         shares = layer_shares(model.choices()) if model.selection_layers() else None
         record = EpochRecord(
-            self.phase, self.epoch, self.epochs, train_loss, train_acc, val_loss, val_acc,
-            t1 - t0, t2 - t1, self.best_epoch, self.diverged, shares,
-        )  # fmt: skip
+            self.phase,
+            self.epoch,
+            self.epochs,
+            train_loss,
+            train_acc,
+            val_loss,
+            val_acc,
+            t1 - t0,
+            t2 - t1,
+            self.best_epoch,
+            self.diverged,
+            shares,
+        )
         self.records.append(record)
         return record
 
@@ -199,7 +209,12 @@ class PhaseTrainer:
 
 
 def _split_metrics(val: tuple[float, float], test: tuple[float, float]) -> dict[str, float]:
-    return {"val_loss": val[0], "val_accuracy": val[1], "test_loss": test[0], "test_accuracy": test[1]}
+    return {
+        "val_loss": val[0],
+        "val_accuracy": val[1],
+        "test_loss": test[0],
+        "test_accuracy": test[1],
+    }
 
 
 _NAN_METRICS = _split_metrics((math.nan, math.nan), (math.nan, math.nan))
@@ -230,9 +245,13 @@ class Run:
         phase, epochs = cfg.phases[index]
         if phase == "phase1":
             model = selection_mlp(
-                self.widths, cfg.tau, cfg.gumbel == "hard", cfg.output,
-                generator=gens["phase1_init"], eval_noise=cfg.phase1_eval == "noisy",
-            )  # fmt: skip
+                self.widths,
+                cfg.tau,
+                cfg.gumbel == "hard",
+                cfg.output,
+                generator=gens["phase1_init"],
+                eval_noise=cfg.phase1_eval == "noisy",
+            )
             for layer in model.selection_layers():
                 layer.generator, layer.eval_generator = gens["noise"], gens["eval_noise"]
             data_gen = gens["phase1_data"]
@@ -284,7 +303,9 @@ class Run:
         at_best = (best.val_loss, best.val_accuracy)
         if t.phase == "phase1":
             model = t.model
-            self.choices["initial"] = [layer.initial_choices() for layer in model.selection_layers()]
+            self.choices["initial"] = [
+                layer.initial_choices() for layer in model.selection_layers()
+            ]
             self.choices["exported"] = model.choices()
             self.choices["phase2"] = assign(
                 self.choices["exported"], cfg.assignment, self.gens["control"]
@@ -336,8 +357,15 @@ class Run:
             zip(self.choices["exported"], self.choices["initial"], self.choices["phase2"]), 1
         ):
             for neuron, (a, b, c) in enumerate(zip(exp, init, p2)):
-                rows.append({"layer": layer, "neuron": neuron, "activation": a,
-                             "initial_activation": b, "phase2_activation": c})  # fmt: skip
+                rows.append(
+                    {
+                        "layer": layer,
+                        "neuron": neuron,
+                        "activation": a,
+                        "initial_activation": b,
+                        "phase2_activation": c,
+                    }
+                )
         return rows
 
     def state_dict(self) -> dict[str, Any]:

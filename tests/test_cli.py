@@ -22,9 +22,23 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _args(out, root, method, *extra):
     return [
-        "train", "--arch", "4", "--method", method, "--seed", "5", "--out", str(out),
-        "--data-root", str(root), "--train-subset", "256", "--threads", "1", *extra,
-    ]  # fmt: skip
+        "train",
+        "--arch",
+        "4",
+        "--method",
+        method,
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+        "--data-root",
+        str(root),
+        "--train-subset",
+        "256",
+        "--threads",
+        "1",
+        *extra,
+    ]
 
 
 def _read_csv(path):
@@ -34,12 +48,19 @@ def _read_csv(path):
 
 def test_smartmixed_run_writes_every_output(tmp_path, data_root, capsys):
     out = tmp_path / "run"
-    assert main(_args(out, data_root, "smartmixed", "--phase1-epochs", "2", "--phase2-epochs", "1")) == 0
+    assert (
+        main(_args(out, data_root, "smartmixed", "--phase1-epochs", "2", "--phase2-epochs", "1"))
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "[phase1   1/2]" in printed and "[phase2   1/1]" in printed and "ETA" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "choices.csv", "history.csv", "metrics.json", "model.pt", "provenance.json",
-    ]  # fmt: skip (the resume checkpoint is gone once the run is finished)
+        "choices.csv",
+        "history.csv",
+        "metrics.json",
+        "model.pt",
+        "provenance.json",
+    ]
     m = json.loads((out / "metrics.json").read_text())
     assert m["status"] == "completed" and m["method"] == "smartmixed" and m["arch"] == 4
     for key in ("val_accuracy", "test_accuracy", "val_loss", "test_loss", "best_epoch"):
@@ -49,17 +70,26 @@ def test_smartmixed_run_writes_every_output(tmp_path, data_root, capsys):
     assert m["test_accuracy"] == m["phase2"]["test_accuracy"]
     hist = _read_csv(out / "history.csv")
     assert [(r["phase"], r["epoch"], r["split"]) for r in hist] == [
-        ("phase1", "1", "train"), ("phase1", "1", "val"), ("phase1", "2", "train"),
-        ("phase1", "2", "val"), ("phase2", "1", "train"), ("phase2", "1", "val"),
-    ]  # fmt: skip
+        ("phase1", "1", "train"),
+        ("phase1", "1", "val"),
+        ("phase1", "2", "train"),
+        ("phase1", "2", "val"),
+        ("phase2", "1", "train"),
+        ("phase2", "1", "val"),
+    ]
     p1 = hist[0]
     for layer in (1, 2):
         assert sum(float(p1[f"share_l{layer}_{a}"]) for a in POOL) == pytest.approx(1.0)
     assert hist[-1]["share_l1_relu"] == ""  # Phase 2 rows carry no shares
     choices = _read_csv(out / "choices.csv")
     assert len(choices) == 256 + 128
-    assert set(choices[0]) == {"layer", "neuron", "activation", "initial_activation",
-                               "phase2_activation"}  # fmt: skip
+    assert set(choices[0]) == {
+        "layer",
+        "neuron",
+        "activation",
+        "initial_activation",
+        "phase2_activation",
+    }
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["seed"] == 5 and prov["config"]["train_subset"] == 256
     assert set(prov["environment"]) >= {"torch", "python", "device", "git_commit"}
@@ -70,7 +100,10 @@ def test_smartmixed_run_writes_every_output(tmp_path, data_root, capsys):
         [r["phase2_activation"] for r in choices if r["layer"] == str(k)] for k in (1, 2)
     ]
     # A finished run is not redone.
-    assert main(_args(out, data_root, "smartmixed", "--phase1-epochs", "2", "--phase2-epochs", "1")) == 0
+    assert (
+        main(_args(out, data_root, "smartmixed", "--phase1-epochs", "2", "--phase2-epochs", "1"))
+        == 0
+    )
     assert "already finished" in capsys.readouterr().out
     # ...and another config in the same folder is refused.
     with pytest.raises(SystemExit, match="another config"):
@@ -109,7 +142,9 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
     for line in proc.stdout:  # kill right after a Phase 2 epoch was checkpointed
         if line.startswith("[phase2   1/4]"):
             deadline = time.time() + 30
-            while not (killed / "history.csv").read_text().count("phase2") and time.time() < deadline:
+            while (
+                not (killed / "history.csv").read_text().count("phase2") and time.time() < deadline
+            ):
                 time.sleep(0.05)
             time.sleep(0.2)
             proc.send_signal(signal.SIGKILL)

@@ -1,4 +1,4 @@
-"""MNIST: canonical checksums, corrupt and truncated files named, sources, a stable stratified split."""
+"""MNIST: canonical checksums, corrupt and truncated files named, sources, a stable split."""
 
 from __future__ import annotations
 

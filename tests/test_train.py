@@ -73,8 +73,13 @@ def test_phase1_selects_lowest_validation_loss_and_exports_argmax(small_splits):
     rows = run.choice_rows()
     assert len(rows) == sum((256, 128))
     assert {r["activation"] for r in rows} <= {
-        "relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu"
-    }  # fmt: skip
+        "relu",
+        "sigmoid",
+        "tanh",
+        "leaky_relu",
+        "elu",
+        "selu",
+    }
 
 
 def test_phase2_and_baseline_share_init_and_data_order(small_splits):

@@ -10,9 +10,11 @@ rule aggregate:
         expand("results/tables/{table}.csv", table=TABLES),
     log:
         "logs/aggregate.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    threads: 1
     params:
         runs=lambda w, input: " ".join(p.rsplit("/", 1)[0] for p in input.metrics),
-    threads: 1
-    localrule: True
     shell:
         "python -m smartmixed aggregate {params.runs} --out results/tables > {log} 2>&1"

@@ -6,6 +6,9 @@ from smartmixed.cli import FIGURE_NAMES
 from smartmixed.config import from_dict
 from smartmixed.data import RAW_FILES
 
+# `--config seeds=[42]` arrives as strings; the schema admits digit strings, here they become ints.
+config["architectures"] = [int(a) for a in config["architectures"]]
+config["seeds"] = [int(s) for s in config["seeds"]]
 DATA_ROOT = config["data"]["root"]
 RAW = [f"{DATA_ROOT}/MNIST/raw/{name}" for name in RAW_FILES]
 
@@ -42,7 +45,10 @@ def run_flags(wildcards=None):
     flags = []
     for key, value in config["run"].items():
         if value is not None:
-            flags += [f"--{key.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value)]
+            flags += [
+                f"--{key.replace('_', '-')}",
+                str(value).lower() if isinstance(value, bool) else str(value),
+            ]
     return " ".join(shlex.quote(f) for f in flags)
 
 

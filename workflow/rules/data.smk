@@ -6,11 +6,13 @@ rule fetch_data:
         RAW,
     log:
         "logs/fetch_data.log",
+    conda:
+        "../../environment.yml"
+    threads: 1
     params:
-        root=DATA_ROOT,
+        root=lambda w, output: output[0].rsplit("/MNIST/", 1)[0],
         source=config["data"]["source"],
         path=f"--path {config['data']['path']}" if config["data"]["path"] else "",
-    threads: 1
     shell:
         "python -m smartmixed fetch-data --root {params.root} --source {params.source} "
         "{params.path} > {log} 2>&1"

@@ -28,10 +28,12 @@ for _name in FIGURE_NAMES:
             png=f"results/figures/{_name}.png",
         log:
             f"logs/figures/{_name}.log",
+        localrule: True
+        conda:
+            "../../environment.yml"
+        threads: 1
         params:
             name=_name,
-        threads: 1
-        localrule: True
         shell:
             "python -m smartmixed figure {params.name} --tables results/tables "
             "--stats results/stats --out {output.svg} > {log} 2>&1"

@@ -12,10 +12,12 @@ rule report:
         "results/report/index.html",
     log:
         "logs/report.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    threads: 1
     params:
         cfg=workflow_config_json(),
-    threads: 1
-    localrule: True
     shell:
         "python -m smartmixed report --tables results/tables --stats results/stats "
         "--figures results/figures --workflow-config {params.cfg} --out {output} > {log} 2>&1"

@@ -23,10 +23,12 @@ rule stats:
         verdicts="results/stats/verdicts.json",
     log:
         "logs/stats.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    threads: 1
     params:
         seed=config["bootstrap_seed"],
-    threads: 1
-    localrule: True
     shell:
         "python -m smartmixed stats --tables results/tables --targets {input.targets} "
         "--seed {params.seed} --out results/stats > {log} 2>&1"

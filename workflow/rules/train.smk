@@ -15,17 +15,20 @@ rule train:
     wildcard_constraints:
         arch=r"\d+",
         seed=r"\d+",
-    params:
-        flags=run_flags,
-        out=lambda w: run_dir(w.arch, w.method, w.seed),
+    conda:
+        "../../environment.yml"
     threads: config["threads"]
     resources:
         mem_mb=config["train_resources"]["mem_mb"],
         runtime=config["train_resources"]["runtime"],
         gpu=gpus_per_job(),
-    # Device and data root are read from config in the shell (not params): moving a run to a
-    # GPU or another data copy must not retrain what is finished.
+        # A resource, not a param: moving finished runs to another device must not retrain them.
+        device=config["device"],
+    params:
+        flags=run_flags,
+        out=lambda w: run_dir(w.arch, w.method, w.seed),
+        data_root=lambda w, input: input[0].rsplit("/MNIST/", 1)[0],
     shell:
         "python -m smartmixed train --arch {wildcards.arch} --method {wildcards.method} "
         "--seed {wildcards.seed} --out {params.out} --threads {threads} "
-        "--device {config[device]} --data-root {config[data][root]} {params.flags} > {log} 2>&1"
+        "--device {resources.device} --data-root {params.data_root} {params.flags} > {log} 2>&1"

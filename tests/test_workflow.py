@@ -1,0 +1,189 @@
+"""The Snakemake DAG: plans, config validation, lint, the smoke preset end to end, its report."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from smartmixed.cli import FIGURE_NAMES
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+WORKFLOW_FILES = [
+    "Snakefile",
+    "config",
+    "workflow",
+    "report",
+    ".test",
+    "profiles",
+    "benchmarks",
+    "environment.yml",
+]
+
+pytestmark = pytest.mark.workflow
+
+
+def _copy_workflow(dst: Path, data_root: Path) -> Path:
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / name)
+    (dst / "resources").mkdir()
+    (dst / "resources" / "data").symlink_to(data_root)
+    return dst
+
+
+def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a (dry) run."""
+    block = output.split("Job stats:")[1]
+    return {
+        m[0]: int(m[1])
+        for m in re.findall(r"^(\w+)\s+(\d+)$", block, flags=re.M)
+        if m[0] != "total"
+    }
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory, data_root):
+    return _copy_workflow(tmp_path_factory.mktemp("plan"), data_root)
+
+
+@pytest.mark.parametrize(
+    "preset, trainings",
+    [(None, 17 * 7 * 5), ("config/quick.yaml", 3 * 7 * 3), (".test/config.yaml", 2 * 7 * 2)],
+)
+def test_dry_run_plans_every_cell(plan_dir, preset, trainings):
+    args = ["-n", "--cores", "2"] + (["--configfile", preset] if preset else [])
+    jobs = _job_counts(_snakemake(plan_dir, *args).stdout)
+    assert jobs["train"] == trainings
+    assert jobs["report"] == 1 and jobs["stats"] == 1 and jobs["aggregate"] == 1
+    assert {f"figure_{n}" for n in FIGURE_NAMES} <= set(jobs)
+
+
+def test_official_single_seed_is_one_override(plan_dir):
+    jobs = _job_counts(_snakemake(plan_dir, "-n", "--cores", "1", "--config", "seeds=[42]").stdout)
+    assert jobs["train"] == 17 * 7
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("architectures: [3, 99]", "architectures"),
+        ("methods: [smartmixed, swish]", "methods"),
+        ("seeds: []", "seeds"),
+        ("run: {epochs: -5}", "epochs"),
+        ("run: {phase2_start: cold}", "phase2_start"),
+        ("run: {learning_rate: 0.1}", "learning_rate"),
+        ("device: tpu", "device"),
+    ],
+)
+def test_invalid_config_stops_before_any_job(plan_dir, tmp_path, override, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override + "\n")
+    proc = _snakemake(plan_dir, "-n", "--cores", "1", "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert key in message and "Job stats" not in message
+
+
+def test_lint_and_format_are_clean():
+    lint = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    files = ["Snakefile", *map(str, (REPO / "workflow" / "rules").glob("*.smk"))]
+    fmt = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", *files],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, data_root):
+    """The smoke preset's whole DAG, once for the module."""
+    work = _copy_workflow(tmp_path_factory.mktemp("smoke"), data_root)
+    _snakemake(work, "--cores", "2", "--configfile", ".test/config.yaml")
+    return work
+
+
+def test_smoke_dag_writes_tidy_tables(smoke):
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    assert {
+        "arch",
+        "arch_name",
+        "method",
+        "seed",
+        "study",
+        "status",
+        "phase",
+        "eval",
+        "split",
+        "metric",
+        "value",
+    } <= set(runs.columns)
+    assert len(runs[(runs.phase == "final")].groupby(["arch", "method", "seed"])) == 2 * 7 * 2
+    curves = pd.read_csv(smoke / "results/tables/curves.csv")
+    assert {"epoch", "split", "loss", "accuracy", "seconds"} <= set(curves.columns)
+    shares = pd.read_csv(smoke / "results/tables/shares.csv")
+    assert {"layer", "relative_depth", "activation", "share", "initial_share"} <= set(
+        shares.columns
+    )
+    per_layer = shares.groupby(["arch", "seed", "layer"]).share.sum()
+    assert per_layer.round(6).eq(1).all()
+    costs = pd.read_csv(smoke / "results/tables/costs.csv")
+    assert set(costs.phase) == {"baseline", "phase1", "phase2"}
+    for name in FIGURE_NAMES:
+        assert (smoke / f"results/figures/{name}.svg").stat().st_size > 1000
+        assert (smoke / f"results/figures/{name}.png").exists()
+
+
+def test_smoke_report_has_claims_verdicts_and_every_figure(smoke):
+    html = (smoke / "results/report/index.html").read_text()
+    claims = html.split('<table class="tbl claims">')[1].split("</table>")[0]
+    verdicts = re.findall(r'<td class="verdict [^"]+">([^<]+)</td>', claims)
+    assert len(verdicts) == 5
+    assert set(verdicts) <= {"reproduced", "partly reproduced", "not reproduced", "inconclusive"}
+    for cid in ("C1", "C2", "C3", "C4", "C5"):
+        assert f"<td>{cid}</td>" in claims
+    assert html.count("<svg") >= len(FIGURE_NAMES)  # every figure inlined
+    assert "<img" not in html and 'href="results' not in html  # self-contained
+    for section in ("What was run", "Deviations from the official code", "How to rerun"):
+        assert section in html
+    assert "phase2_start" in html and "reinit" in html
+    stats = json.loads((smoke / "results/stats/verdicts.json").read_text())
+    assert stats["protocol"]["complete"] is False
+    assert all(v["numbers"] for v in stats["verdicts"])
+
+
+def test_rebuilding_one_figure_runs_only_that_figure_and_the_report(smoke):
+    out = _snakemake(
+        smoke,
+        "-n",
+        "--cores",
+        "1",
+        "--configfile",
+        ".test/config.yaml",
+        "--forcerun",
+        "figure_accuracy",
+        "results/report/index.html",
+    ).stdout
+    jobs = _job_counts(out)
+    jobs.pop("all", None)  # the no-op default target
+    assert jobs == {"figure_accuracy": 1, "report": 1}
+    # Editing a plotting or statistics module does not make Snakemake retrain anything.
+    out = _snakemake(smoke, "-n", "--cores", "1", "--configfile", ".test/config.yaml").stdout
+    assert "Nothing to be done" in out or "train" not in _job_counts(out)
