@@ -408,7 +408,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if prov.train_subset.isna().all()
         else f"first {int(prov.train_subset.max())} samples of the training split",
         "protocol": protocol_status(prov[prov.study == "paper"])["why"] or "full official budget",
-        "compute": f"{curves.seconds.sum() / 3600:.2f} h of epoch time over {len(prov)} runs",
+        "compute": f"{curves.seconds.sum() / 60:.1f} min of epoch time over {len(prov)} runs",
         "software": ", ".join(
             sorted({f"torch {a}, python {b}" for a, b in zip(prov.torch, prov.python)})
         ),

@@ -9,6 +9,7 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from .config import VARIANTS, RunConfig
 
@@ -53,16 +54,17 @@ def caption(figures_dir: Path, name: str) -> str:
     return re.sub(r"[`*]", "", text).strip()
 
 
-def table_html(df: pd.DataFrame, floatfmt: str = "{:.3g}", max_rows: int = 60) -> str:
+def table_html(df: pd.DataFrame, floatfmt: str = "{:.3g}", max_rows: int = 60) -> Markup:
+    """A DataFrame as an HTML table (pandas escapes the cells)."""
     if df is None or df.empty:
-        return "<p><em>(no rows)</em></p>"
+        return Markup("<p><em>(no rows)</em></p>")
     shown = df.head(max_rows)
     out = shown.to_html(
         index=False, classes="tbl", border=0, na_rep="", float_format=lambda v: floatfmt.format(v)
     )
     if len(df) > max_rows:
         out += f"<p class='note'>first {max_rows} of {len(df)} rows; all in the CSV file</p>"
-    return out
+    return Markup(out)
 
 
 def deviations(run_config: dict[str, Any]) -> list[dict[str, str]]:
@@ -118,12 +120,12 @@ def render(
         config=workflow_config,
         claims=claims,
         tables=tables,
-        figures={k: jinja2.utils.markupsafe.Markup(v) for k, v in figures.items()},
+        figures={k: Markup(v) for k, v in figures.items()},
         captions=captions,
         facts=facts,
         deviations=deviations(workflow_config.get("run", {})),
         fixed_deviations=FIXED_DEVIATIONS,
-        style=jinja2.utils.markupsafe.Markup(style),
+        style=Markup(style),
         escape=html.escape,
     )
 

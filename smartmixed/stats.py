@@ -88,6 +88,15 @@ def wilcoxon(diffs: Any) -> tuple[float, float, float, int]:
     return float(res.statistic), float(res.pvalue), float(r), n
 
 
+def spearman(x: Any, y: Any) -> tuple[float, float]:
+    """Spearman rho and p; NaN (not a warning) when either side is constant or too short."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
+        return math.nan, math.nan
+    rho, p = st.spearmanr(x, y)
+    return float(rho), float(p)
+
+
 # -- per cell -----------------------------------------------------------------------------------
 def cell_summary(
     runs: pd.DataFrame, rng: np.random.Generator, confidence: float = 0.95
@@ -318,7 +327,7 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
             x = wide["relative_depth"]
             ok = multi.arch.unique()
             mask = wide["arch"].isin(ok)
-            rho, p = st.spearmanr(x[mask], y[mask]) if mask.sum() > 2 else (math.nan, math.nan)
+            rho, p = spearman(x[mask], y[mask])
             trends.append(
                 {
                     "group": name,
@@ -334,7 +343,7 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
             for arch in ok:
                 m = wide["arch"] == arch
                 if len(set(x[m])) > 2:
-                    rho_a, p_a = st.spearmanr(x[m], y[m])
+                    rho_a, p_a = spearman(x[m], y[m])
                     trends.append(
                         {
                             "group": name,
@@ -376,7 +385,11 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
         f"{moved_share:.1%} of neurons changed activation from their random initial pick; "
         f"{sig_layers}/{len(lvi)} layers differ from the initial assignment "
         f"(Holm p<{targets['alpha']}); "
-        f"direction consistent in {consistent:.0%} of per-architecture trends"
+        + (
+            f"direction consistent in {consistent:.0%} of per-architecture trends"
+            if not math.isnan(consistent)
+            else "no architecture deep enough for a per-architecture trend"
+        )
     )
     a = targets["alpha"]
     es_ok = es.spearman_rho > 0 and es.p < a

@@ -157,3 +157,10 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path, data_root):
     full = json.loads((tmp_path / "full" / "metrics.json").read_text())
     assert json.loads((killed / "metrics.json").read_text()) == full
     assert (killed / "choices.csv").read_text() == (tmp_path / "full" / "choices.csv").read_text()
+
+
+def test_figure_names_match_the_figure_registry():
+    from smartmixed.cli import FIGURE_NAMES
+    from smartmixed.figures import FIGURES
+
+    assert set(FIGURE_NAMES) == set(FIGURES)

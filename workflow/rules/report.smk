@@ -20,4 +20,5 @@ rule report:
         cfg=workflow_config_json(),
     shell:
         "python -m smartmixed report --tables results/tables --stats results/stats "
-        "--figures results/figures --workflow-config {params.cfg} --out {output} > {log} 2>&1"
+        "--figures results/figures --template report --workflow-config {params.cfg} "
+        "--out {output} > {log} 2>&1"
