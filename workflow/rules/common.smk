@@ -1,10 +1,16 @@
 # Shared helpers: the run list of the configured protocol, flags for the CLI, semantic checks.
 import json
+import os
 import shlex
+import sys
 
 from smartmixed.cli import FIGURE_NAMES
 from smartmixed.config import from_dict
 from smartmixed.data import RAW_FILES
+
+# Rules run `python -m smartmixed`: make that the interpreter running Snakemake (its venv), also
+# when Snakemake was started as .venv/bin/snakemake without activating the venv.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 # `--config seeds=[42]` arrives as strings; the schema admits digit strings, here they become ints.
 config["architectures"] = [int(a) for a in config["architectures"]]
