@@ -7,6 +7,11 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# common.smk puts the interpreter running Snakemake first on PATH for every job.
+envvars:
+    "PATH",
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

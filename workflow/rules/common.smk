@@ -10,7 +10,9 @@ from smartmixed.data import RAW_FILES
 
 # Rules run `python -m smartmixed`: make that the interpreter running Snakemake (its venv), also
 # when Snakemake was started as .venv/bin/snakemake without activating the venv.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ["PATH"] = (
+    os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+)
 
 # `--config seeds=[42]` arrives as strings; the schema admits digit strings, here they become ints.
 config["architectures"] = [int(a) for a in config["architectures"]]
