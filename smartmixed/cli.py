@@ -163,8 +163,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from . import files
     from .data import load_splits
+    from .devices import resolve
     from .models import architecture
-    from .train import Run, resolve_device
+    from .train import Run
 
     cfg = resolve_config(args)
     out = Path(args.out)
@@ -181,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
+    device, _slot_lock = resolve(cfg.device)  # the lock holds a GPU slot while this process lives
     t_start = time.time()
     data = load_splits(cfg.data_root, cfg.val_size, cfg.split_seed, cfg.train_subset).to(device)
     run = Run(cfg, data, device)

@@ -35,13 +35,6 @@ def make_generator(seed: int, stream: str) -> torch.Generator:
     return torch.Generator().manual_seed(stream_seed(seed, stream))
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks CUDA when available, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> tuple[float, float]:
     """Sample-weighted mean cross-entropy and accuracy of `model` on (x, y), in eval mode."""

@@ -24,3 +24,13 @@ def small_splits(data_root):
     from smartmixed.data import load_splits
 
     return load_splits(data_root, train_subset=512)
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory, data_root):
+    """The smoke preset's whole DAG run locally, once per session (workflow and cluster tests)."""
+    from helpers import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path_factory.mktemp("smoke"), data_root)
+    snakemake(work, "--cores", "2", "--configfile", ".test/config.yaml")
+    return work

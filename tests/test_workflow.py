@@ -4,61 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import REPO, SNAKEMAKE, copy_workflow, job_counts, snakemake
 
 from smartmixed.cli import FIGURE_NAMES
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-WORKFLOW_FILES = [
-    "Snakefile",
-    "config",
-    "workflow",
-    "report",
-    ".test",
-    "profiles",
-    "benchmarks",
-    "environment.yml",
-]
 
 pytestmark = pytest.mark.workflow
 
 
-def _copy_workflow(dst: Path, data_root: Path) -> Path:
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / name)
-    (dst / "resources").mkdir()
-    (dst / "resources" / "data").symlink_to(data_root)
-    return dst
-
-
-def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def _job_counts(output: str) -> dict[str, int]:
-    """The 'Job stats' table of a (dry) run."""
-    block = output.split("Job stats:")[1]
-    return {
-        m[0]: int(m[1])
-        for m in re.findall(r"^(\w+)\s+(\d+)$", block, flags=re.M)
-        if m[0] != "total"
-    }
-
-
 @pytest.fixture(scope="module")
 def plan_dir(tmp_path_factory, data_root):
-    return _copy_workflow(tmp_path_factory.mktemp("plan"), data_root)
+    return copy_workflow(tmp_path_factory.mktemp("plan"), data_root)
 
 
 @pytest.mark.parametrize(
@@ -67,14 +27,14 @@ def plan_dir(tmp_path_factory, data_root):
 )
 def test_dry_run_plans_every_cell(plan_dir, preset, trainings):
     args = ["-n", "--cores", "2"] + (["--configfile", preset] if preset else [])
-    jobs = _job_counts(_snakemake(plan_dir, *args).stdout)
+    jobs = job_counts(snakemake(plan_dir, *args).stdout)
     assert jobs["train"] == trainings
     assert jobs["report"] == 1 and jobs["stats"] == 1 and jobs["aggregate"] == 1
     assert {f"figure_{n}" for n in FIGURE_NAMES} <= set(jobs)
 
 
 def test_official_single_seed_is_one_override(plan_dir):
-    jobs = _job_counts(_snakemake(plan_dir, "-n", "--cores", "1", "--config", "seeds=[42]").stdout)
+    jobs = job_counts(snakemake(plan_dir, "-n", "--cores", "1", "--config", "seeds=[42]").stdout)
     assert jobs["train"] == 17 * 7
 
 
@@ -93,7 +53,7 @@ def test_official_single_seed_is_one_override(plan_dir):
 def test_invalid_config_stops_before_any_job(plan_dir, tmp_path, override, key):
     bad = tmp_path / "bad.yaml"
     bad.write_text(override + "\n")
-    proc = _snakemake(plan_dir, "-n", "--cores", "1", "--configfile", str(bad), check=False)
+    proc = snakemake(plan_dir, "-n", "--cores", "1", "--configfile", str(bad), check=False)
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
     assert key in message and "Job stats" not in message
@@ -110,14 +70,6 @@ def test_lint_and_format_are_clean():
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory, data_root):
-    """The smoke preset's whole DAG, once for the module."""
-    work = _copy_workflow(tmp_path_factory.mktemp("smoke"), data_root)
-    _snakemake(work, "--cores", "2", "--configfile", ".test/config.yaml")
-    return work
 
 
 def test_smoke_dag_writes_tidy_tables(smoke):
@@ -170,7 +122,7 @@ def test_smoke_report_has_claims_verdicts_and_every_figure(smoke):
 
 
 def test_rebuilding_one_figure_runs_only_that_figure_and_the_report(smoke):
-    out = _snakemake(
+    out = snakemake(
         smoke,
         "-n",
         "--cores",
@@ -181,9 +133,9 @@ def test_rebuilding_one_figure_runs_only_that_figure_and_the_report(smoke):
         "figure_accuracy",
         "results/report/index.html",
     ).stdout
-    jobs = _job_counts(out)
+    jobs = job_counts(out)
     jobs.pop("all", None)  # the no-op default target
     assert jobs == {"figure_accuracy": 1, "report": 1}
     # Editing a plotting or statistics module does not make Snakemake retrain anything.
-    out = _snakemake(smoke, "-n", "--cores", "1", "--configfile", ".test/config.yaml").stdout
-    assert "Nothing to be done" in out or "train" not in _job_counts(out)
+    out = snakemake(smoke, "-n", "--cores", "1", "--configfile", ".test/config.yaml").stdout
+    assert "Nothing to be done" in out or "train" not in job_counts(out)
