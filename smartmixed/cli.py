@@ -84,16 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("aggregate", help="tidy tables from finished run folders")
     p.add_argument("runs", nargs="+", help="run folders (each with metrics.json)")
     p.add_argument("--out", required=True, help="tables folder")
-    p.add_argument("--study", default="paper", help="study name stored with every row")
 
     p = sub.add_parser("stats", help="claim statistics and verdicts from the tables")
     p.add_argument("--tables", required=True)
     p.add_argument("--targets", required=True, help="paper targets and tolerances (YAML)")
     p.add_argument("--out", required=True, help="stats folder")
     p.add_argument("--seed", type=int, default=0, help="bootstrap generator seed")
+    p.add_argument("--studies-json", default="{}", help="the workflow's `studies:` as JSON")
 
     p = sub.add_parser("figure", help="draw one figure from the tables and stats")
-    p.add_argument("name", choices=sorted(FIGURE_NAMES))
+    p.add_argument("name", choices=sorted([*FIGURE_NAMES, "study"]))
+    p.add_argument("--family", help="with `study`: the study family to draw")
     p.add_argument("--tables", required=True)
     p.add_argument("--stats", required=True)
     p.add_argument("--out", required=True, help="SVG path; a PNG is written beside it")
@@ -249,13 +250,14 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
     parts: dict[str, list] = {k: [] for k in TABLES}
     for run in map(Path, args.runs):
+        study = tables.study_of(run)
         metrics = json.loads((run / "metrics.json").read_text())
         prov = json.loads((run / "provenance.json").read_text())
         history = pd.read_csv(run / "history.csv")
-        parts["runs"].append(tables.runs_table([metrics], args.study))
-        parts["curves"].append(tables.curves_table(history, metrics, args.study))
-        parts["costs"].append(tables.costs_table(history, metrics, args.study))
-        row = tables.provenance_row(prov, metrics, args.study)
+        parts["runs"].append(tables.runs_table([metrics], study))
+        parts["curves"].append(tables.curves_table(history, metrics, study))
+        parts["costs"].append(tables.costs_table(history, metrics, study))
+        row = tables.provenance_row(prov, metrics, study)
         cfg = prov["config"]
         row |= {
             k: cfg[k]
@@ -273,9 +275,9 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         if metrics["method"] == "smartmixed" and (run / "choices.csv").exists():
             choices = pd.read_csv(run / "choices.csv")
             if len(choices):
-                parts["shares"].append(tables.shares_table(choices, metrics, args.study))
+                parts["shares"].append(tables.shares_table(choices, metrics, study))
                 parts["share_trajectories"].append(
-                    tables.trajectories_table(history, metrics, args.study)
+                    tables.trajectories_table(history, metrics, study)
                 )
     out = Path(args.out)
     for name, frames in parts.items():
@@ -334,12 +336,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "c5": c5,
     }
     outputs["tests"] = stats.tests_table(c2, c3_tests, c3_trends, c4_tests)
+    studies = json.loads(args.studies_json)
+    outputs["studies"] = stats.study_effects(runs, studies, targets["alpha"], rng)
+    curves = pd.read_csv(t / "curves.csv")
+    outputs["equal_time"] = stats.equal_time(curves, runs, rng) if studies else pd.DataFrame()
     for name, df in outputs.items():
         files.atomic_write(out / f"{name}.csv", lambda f, df=df: df.to_csv(f, index=False))
     verdicts = [v1, v2, v3, v4, v5]
     files.write_json(out / "verdicts.json", {"protocol": protocol, "verdicts": verdicts})
     for v in verdicts:
         print(f"{v['id']}: {v['verdict']}: {v['numbers']}")
+    for line in outputs["studies"].get("conclusion", []):
+        print(line)
     return 0
 
 
@@ -357,7 +365,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
             Path(args.tables) if (Path(args.tables) / f"{n}.csv").exists() else Path(args.stats)
         )
         frames.append(pd.read_csv(folder / f"{n}.csv"))
-    fig = fn(*frames)
+    fig = fn(*frames, args.family) if args.name == "study" else fn(*frames)
     svg = Path(args.out)
     files.atomic_write(svg, lambda f: fig.savefig(f, format="svg", bbox_inches="tight"))
     files.atomic_write(
@@ -380,18 +388,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     prov = pd.read_csv(t / "provenance.csv")
     curves = pd.read_csv(t / "curves.csv")
     verdicts = json.loads((s / "verdicts.json").read_text())
-    read = lambda folder, n: pd.read_csv(folder / f"{n}.csv")  # noqa: E731
+    read = lambda folder, n: _read_csv(folder / f"{n}.csv")  # noqa: E731
     cells = read(s, "cells")
     tables = {
         n: read(s, n)
         for n in ("c1", "c2", "c3_tests", "c3_trends", "c4_rank_summary", "c4_tests", "c5")
     }
+    tables["studies"] = read(s, "studies")
+    tables["equal_time"] = read(s, "equal_time")
     tables["cells_final"] = cells[cells.phase.isin(["final", "phase1"]) & (cells.study == "paper")]
     bench = Path(args.benchmarks)
     tables["bench"] = pd.read_csv(bench) if bench.exists() else None
     template = Path(args.template)
     figures = {n: report.inline_svg(figs / f"{n}.svg") for n in FIGURE_NAMES}
     captions = {n: report.caption(template / "figures", n) for n in FIGURE_NAMES}
+    families = list(dict.fromkeys(tables["studies"].get("family", [])))
+    study_figures = [
+        {"family": fam, "svg": report.inline_svg(figs / f"study_{study_slug(fam)}.svg"),
+         "caption": report.caption(template / "figures", "study")}
+        for fam in families
+    ]  # fmt: skip
     status = prov.status.value_counts().to_dict()
     run_cfg = workflow_config.get("run", {})
     facts = {
@@ -419,11 +435,33 @@ def cmd_report(args: argparse.Namespace) -> int:
         + ", ".join(sorted(set(prov.split_sha256))),
     }
     html = report.render(
-        template, workflow_config, verdicts["verdicts"], tables, figures, captions, facts
+        template,
+        workflow_config,
+        verdicts["verdicts"],
+        tables,
+        figures,
+        captions,
+        facts,
+        study_figures,
     )
     files.atomic_write(Path(args.out), lambda f: f.write(html))
     print(f"wrote {args.out}")
     return 0
+
+
+def _read_csv(path: Path):
+    """A table that may legitimately be empty (no studies configured, say)."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def study_slug(text: str) -> str:
+    """The file-name form of a study family (its figure is results/figures/study_<slug>.svg)."""
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
 
 
 def cmd_fetch_data(args: argparse.Namespace) -> int:

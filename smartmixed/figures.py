@@ -217,6 +217,25 @@ def cost(costs: pd.DataFrame) -> Figure:
     return fig
 
 
+def study(effects: pd.DataFrame, family: str) -> Figure:
+    """Paired differences of a study family to the faithful runs, mean and 95 % CI (forest plot)."""
+    d = effects[effects.family == family].reset_index(drop=True)
+    labels = [f"{r.study}\n{r.comparison}\n{r.quantity}" for r in d.itertuples()]
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.75 * max(len(d), 1)))
+    y = np.arange(len(d))
+    err = np.nan_to_num(np.abs([d.mean_diff - d.ci_low, d.ci_high - d.mean_diff]))
+    colors = ["tab:red" if (p == p and p < 0.05) else "tab:gray" for p in d.p_holm.fillna(d.p)]
+    for i, color in enumerate(colors):
+        ax.errorbar(d.mean_diff[i], y[i], xerr=err[:, i : i + 1], fmt="o", color=color, capsize=3)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("paired difference (percentage points), mean and 95 % bootstrap CI")
+    ax.set_title(f"Study family: {family} (red: significant after Holm)")
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {
     "accuracy": (accuracy, ["cells"]),
     "phases": (phases, ["cells"]),
@@ -226,4 +245,5 @@ FIGURES = {
     "ranks": (ranks, ["c4_rank_summary", "c4_ranks"]),
     "curves": (curves, ["curves"]),
     "cost": (cost, ["costs"]),
+    "study": (study, ["studies"]),
 }

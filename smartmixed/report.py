@@ -92,6 +92,7 @@ def render(
     figures: dict[str, str],
     captions: dict[str, str],
     facts: dict[str, Any],
+    study_figures: list[dict[str, str]] | None = None,
 ) -> str:
     """Render the report; `figures` maps name -> inline SVG markup."""
     env = jinja2.Environment(
@@ -121,6 +122,7 @@ def render(
         claims=claims,
         tables=tables,
         figures={k: Markup(v) for k, v in figures.items()},
+        study_figures=[{**f, "svg": Markup(f["svg"])} for f in study_figures or []],
         captions=captions,
         facts=facts,
         deviations=deviations(workflow_config.get("run", {})),

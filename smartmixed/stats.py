@@ -512,7 +512,7 @@ def claim_c4(runs: pd.DataFrame, targets: dict, protocol: dict):
 
 def claim_c5(costs: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.Generator):
     """Phase 2 seconds per training epoch relative to uniform networks of the same shape."""
-    c = costs[costs.study == costs.study.iloc[0]] if len(costs) else costs
+    c = costs
     p2 = c[(c.method == "smartmixed") & (c.phase == "phase2")].set_index(["arch", "seed"])
     base = c[c.method.isin(BASELINES)]
     mean6 = base.groupby(["arch", "seed"]).train_seconds.mean()
@@ -631,3 +631,128 @@ def tests_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+# -- studies ("What drives the result") ---------------------------------------------------------
+def _final_values(runs: pd.DataFrame, study: str, method: str, split: str) -> pd.Series:
+    f = _final(runs[runs.study == study], split)
+    return f[f.method == method].set_index(["arch", "seed"]).value
+
+
+def _gap(runs: pd.DataFrame, study: str) -> pd.Series:
+    """Phase 2 - Phase 1 test accuracy (pp, Phase 1 evaluated as the study selects it)."""
+    acc = runs[(runs.study == study) & (runs.metric == "accuracy") & (runs.split == "test")]
+    acc = acc[acc.method == "smartmixed"]
+    p2 = acc[acc.phase == "phase2"].set_index(["arch", "seed"]).value
+    ev = "argmax" if study == "phase1_argmax" else "noisy"
+    p1 = acc[(acc.phase == "phase1") & (acc["eval"] == ev)].set_index(["arch", "seed"]).value
+    return (p2 - p1) * 100
+
+
+def study_effects(
+    runs: pd.DataFrame, studies: dict[str, dict], alpha: float, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Paired (architecture, seed) differences of each study to the faithful runs.
+
+    A study's SmartMixed or baseline runs are compared with the faithful runs of the same
+    method; methods the paper runs lack (SiLU, GELU) are compared with faithful SmartMixed
+    (SmartMixed minus the baseline). The Phase 2 - Phase 1 gap is compared for SmartMixed too.
+    Holm correction over every test-accuracy comparison of every study (one family).
+    """
+    rows = []
+    paper_methods = set(runs[runs.study == "paper"].method)
+    for study, spec in studies.items():
+        for method in spec.get("methods", ["smartmixed"]):
+            s = _final_values(runs, study, method, "test")
+            if method in paper_methods:
+                ref, label = (
+                    _final_values(runs, "paper", method, "test"),
+                    f"{method}: study - faithful",
+                )
+                d = s - ref  # both in percent already
+            else:
+                ref = _final_values(runs, "paper", "smartmixed", "test")
+                label, d = f"faithful smartmixed - {method}", ref - s
+            rows.append(_effect_row(study, spec, label, "test accuracy (pp)", d.dropna(), rng))
+            if method == "smartmixed":
+                g = (_gap(runs, study) - _gap(runs, "paper")).dropna()
+                rows.append(_effect_row(study, spec, "smartmixed: study - faithful",
+                                        "Phase 2 - Phase 1 gap (pp)", g, rng))  # fmt: skip
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    fam = table.quantity == "test accuracy (pp)"
+    table["p_holm"] = math.nan
+    table.loc[fam, "p_holm"] = holm(table.loc[fam, "p"])
+    table["conclusion"] = [_conclusion(r, alpha) for r in table.itertuples()]
+    return table
+
+
+def _effect_row(study, spec, comparison, quantity, d: pd.Series, rng) -> dict[str, Any]:
+    lo, hi, how = bootstrap_ci(d.to_numpy(), rng)
+    stat, p, r, n = wilcoxon(d.to_numpy())
+    return {"study": study, "family": spec["family"], "description": spec["description"],
+            "comparison": comparison, "quantity": quantity, "n": n,
+            "mean_diff": d.mean() if len(d) else math.nan, "ci_low": lo, "ci_high": hi,
+            "ci_method": how, "wilcoxon": stat, "p": p, "effect": r}  # fmt: skip
+
+
+def _conclusion(r: Any, alpha: float) -> str:
+    """One generated line per comparison, from its numbers."""
+    if r.n == 0 or math.isnan(r.mean_diff):
+        return f"{r.study}: no paired runs"
+    p = r.p_holm if not math.isnan(r.p_holm) else r.p
+    tag = "Holm p" if not math.isnan(r.p_holm) else "p"
+    if math.isnan(p):
+        verdict = "no test possible (too few or identical pairs)"
+    elif p < alpha:
+        verdict = "a significant " + ("increase" if r.mean_diff > 0 else "decrease")
+    else:
+        verdict = "no significant difference"
+    return (f"{r.description}: {r.comparison}, {r.quantity} {r.mean_diff:+.2f} "
+            f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}], {tag}={p:.3g}, n={r.n}: {verdict}")  # fmt: skip
+
+
+def equal_time(curves: pd.DataFrame, runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """SmartMixed against each baseline at equal wall time (validation accuracy, pp).
+
+    Budget per (study, architecture, seed): SmartMixed's total epoch seconds (Phase 1 + Phase 2,
+    training and validation). A baseline is credited with its best validation accuracy among the
+    epochs finished within that budget (its first epoch if none fits); SmartMixed with the
+    validation accuracy it reports. Pairs are (architecture, seed); baselines of every study
+    (the strong SiLU/GELU baselines included) against the faithful SmartMixed.
+    """
+    c = curves.copy()
+    per_epoch = c.groupby(
+        ["study", "arch", "method", "seed", "phase", "epoch"], as_index=False
+    ).agg(seconds=("seconds", "sum"))
+    val = c[c.split == "val"][["study", "arch", "method", "seed", "phase", "epoch", "accuracy"]]
+    per_epoch = per_epoch.merge(val, on=["study", "arch", "method", "seed", "phase", "epoch"])
+    sm = per_epoch[per_epoch.method == "smartmixed"]
+    sm = sm[sm.study == "paper"]
+    budget = sm.groupby(["arch", "seed"]).seconds.sum()
+    sm_acc = (_final_values(runs, "paper", "smartmixed", "val") / 100).to_dict()
+    rows = []
+    base = per_epoch[(per_epoch.method != "smartmixed")]
+    for (study, method), gm in base.groupby(["study", "method"]):
+        diffs = []
+        for key, g in gm.groupby(["arch", "seed"]):
+            if key not in budget or key not in sm_acc:
+                continue
+            g = g.sort_values("epoch")
+            within = g[g.seconds.cumsum() <= budget[key]]
+            best = (within if len(within) else g.head(1)).accuracy.max()
+            diffs.append((sm_acc[key] - best) * 100)
+        d = np.asarray(diffs)
+        lo, hi, how = bootstrap_ci(d, rng)
+        stat, p, r, n = wilcoxon(d)
+        name = method if study == "paper" else f"{method} ({study})"
+        rows.append({"comparison": f"smartmixed - {name}", "quantity":
+                     "validation accuracy at equal wall time (pp)", "n": n,
+                     "mean_diff": d.mean() if len(d) else math.nan, "ci_low": lo,
+                     "ci_high": hi, "ci_method": how, "wilcoxon": stat, "p": p,
+                     "effect": r})  # fmt: skip
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["p_holm"] = holm(table.p)
+    return table

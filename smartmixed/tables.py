@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,12 @@ from .activations import POOL
 from .models import architecture
 
 RUN_KEYS = ["arch", "arch_name", "method", "seed", "study"]
+
+
+def study_of(run_dir: str | Path) -> str:
+    """'paper' for results/runs/..., the study name for results/studies/<name>/runs/..."""
+    parts = Path(run_dir).parts
+    return parts[parts.index("studies") + 1] if "studies" in parts else "paper"
 
 
 def relative_depth(layer: int, n_layers: int) -> float:

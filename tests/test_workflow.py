@@ -139,3 +139,62 @@ def test_rebuilding_one_figure_runs_only_that_figure_and_the_report(smoke):
     # Editing a plotting or statistics module does not make Snakemake retrain anything.
     out = snakemake(smoke, "-n", "--cores", "1", "--configfile", ".test/config.yaml").stdout
     assert "Nothing to be done" in out or "train" not in job_counts(out)
+
+
+ABLATION_SMOKE = [
+    "--configfile",
+    ".test/config.yaml",
+    "config/ablations.yaml",
+    ".test/ablations.yaml",
+]
+
+
+def test_ablation_preset_plans_every_study(plan_dir):
+    jobs = job_counts(snakemake(plan_dir, "-n", "--cores", "2", "--configfile",
+                                "config/ablations.yaml").stdout)  # fmt: skip
+    assert jobs["train"] == 17 * 7 * 5
+    # logits_head: 7 methods; five SmartMixed-only studies; strong baselines: SiLU and GELU
+    assert jobs["train_study"] == (7 + 5 + 2) * 17 * 5
+    assert {k for k in jobs if k.startswith("figure_study_")} == {
+        "figure_study_protocol_fixes", "figure_study_selection_and_training",
+        "figure_study_placement_controls", "figure_study_baselines",
+    }  # fmt: skip
+    quick = job_counts(
+        snakemake(
+            plan_dir,
+            "-n",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/quick.yaml",
+            "config/ablations.yaml",
+            "config/ablations-quick.yaml",
+        ).stdout
+    )
+    assert quick["train"] == 2 * 7 * 3 and quick["train_study"] == (3 + 5 + 2) * 2 * 3
+
+
+def test_invalid_study_is_named(plan_dir, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("studies: {broken: {family: f, description: d, run: {phase2_start: cold}}}\n")
+    proc = snakemake(plan_dir, "-n", "--cores", "1", "--configfile", str(bad), check=False)
+    assert proc.returncode != 0 and "studies.broken: phase2_start" in proc.stdout + proc.stderr
+
+
+def test_ablation_smoke_reports_what_drives_the_result(tmp_path, data_root):
+    work = copy_workflow(tmp_path, data_root)
+    snakemake(work, "--cores", "2", *ABLATION_SMOKE)
+    studies = pd.read_csv(work / "results/stats/studies.csv")
+    assert set(studies.study) == {
+        "logits_head", "phase1_argmax", "warm_start", "soft_mixture", "random_placement",
+        "shuffled_placement", "strong_baselines",
+    }  # fmt: skip
+    assert {"mean_diff", "ci_low", "ci_high", "p", "p_holm", "n", "conclusion"} <= set(studies)
+    assert studies[studies.quantity == "test accuracy (pp)"].p_holm.notna().any()
+    equal = pd.read_csv(work / "results/stats/equal_time.csv")
+    assert {"smartmixed - silu (strong_baselines)", "smartmixed - relu"} <= set(equal.comparison)
+    html = (work / "results/report/index.html").read_text()
+    assert "What drives the result" in html
+    for line in studies.conclusion:
+        assert line.split(":")[0] in html
+    assert html.count("<svg") >= 8 + 4  # the paper figures and one per study family

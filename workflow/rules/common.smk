@@ -4,7 +4,7 @@ import os
 import shlex
 import sys
 
-from smartmixed.cli import FIGURE_NAMES
+from smartmixed.cli import FIGURE_NAMES, study_slug
 from smartmixed.config import from_dict
 from smartmixed.data import RAW_FILES
 
@@ -21,37 +21,51 @@ DATA_ROOT = config["data"]["root"]
 RAW = [f"{DATA_ROOT}/MNIST/raw/{name}" for name in RAW_FILES]
 
 
+def study_run(study=None):
+    """The `run:` section, with a study's overrides on top."""
+    return {**config["run"], **(config["studies"][study]["run"] if study else {})}
+
+
 def _check_run_config():
-    """Every (architecture, method) run config must build: errors name the key, before any job."""
-    for arch in config["architectures"]:
-        for method in config["methods"]:
-            try:
-                from_dict({**config["run"], "arch": arch, "method": method})
-            except ValueError as err:
-                raise ValueError(f"invalid config: {err}") from None
+    """Every run config must build: errors name the key (and study), before any job runs."""
+    for study in [None, *config["studies"]]:
+        methods = config["studies"][study]["methods"] if study else config["methods"]
+        for arch in config["architectures"]:
+            for method in methods:
+                try:
+                    from_dict({**study_run(study), "arch": arch, "method": method})
+                except ValueError as err:
+                    where = f"studies.{study}: " if study else ""
+                    raise ValueError(f"invalid config: {where}{err}") from None
 
 
 _check_run_config()
 
 
-def run_dir(arch, method, seed):
-    return f"results/runs/{arch}/{method}/seed{seed}"
+def run_dir(arch, method, seed, study=None):
+    base = f"results/studies/{study}/runs" if study else "results/runs"
+    return f"{base}/{arch}/{method}/seed{seed}"
 
 
 def all_runs():
-    """Run folders of every (architecture, method, seed) cell of the configured protocol."""
+    """Run folders of every cell: the paper protocol, then each study on the same seeds."""
+    cells = [(None, m) for m in config["methods"]]
+    cells += [
+        (st, m) for st, spec in config["studies"].items() for m in spec["methods"]
+    ]
     return [
-        run_dir(a, m, s)
+        run_dir(a, m, s, st)
+        for st, m in cells
         for a in config["architectures"]
-        for m in config["methods"]
         for s in config["seeds"]
     ]
 
 
 def run_flags(wildcards=None):
-    """The `run:` section as CLI flags (same names, dashes)."""
+    """The run config (with the study's overrides) as CLI flags (same names, dashes)."""
     flags = []
-    for key, value in config["run"].items():
+    study = getattr(wildcards, "study", None) if wildcards is not None else None
+    for key, value in study_run(study).items():
         if value is not None:
             flags += [
                 f"--{key.replace('_', '-')}",
@@ -66,3 +80,7 @@ def gpus_per_job():
 
 def workflow_config_json():
     return shlex.quote(json.dumps(config, sort_keys=True))
+
+
+# One figure per study family (none in the paper run).
+STUDY_FAMILIES = {study_slug(s["family"]): s["family"] for s in config["studies"].values()}

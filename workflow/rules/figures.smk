@@ -37,3 +37,30 @@ for _name in FIGURE_NAMES:
         shell:
             "python -m smartmixed figure {params.name} --tables results/tables "
             "--stats results/stats --out {output.svg} > {log} 2>&1"
+
+
+for _slug, _family in STUDY_FAMILIES.items():
+
+    rule:
+        name:
+            f"figure_study_{_slug}"
+        input:
+            stats=expand("results/stats/{name}.csv", name=STATS),
+        output:
+            svg=report(
+                f"results/figures/study_{_slug}.svg",
+                caption="../../report/figures/study.rst",
+                category="What drives the result",
+            ),
+            png=f"results/figures/study_{_slug}.png",
+        log:
+            f"logs/figures/study_{_slug}.log",
+        localrule: True
+        conda:
+            "../../environment.yml"
+        threads: 1
+        params:
+            family=shlex.quote(_family),
+        shell:
+            "python -m smartmixed figure study --family {params.family} "
+            "--tables results/tables --stats results/stats --out {output.svg} > {log} 2>&1"

@@ -6,6 +6,7 @@ rule report:
         verdicts="results/stats/verdicts.json",
         stats=expand("results/stats/{name}.csv", name=STATS),
         figures=expand("results/figures/{name}.svg", name=FIGURE_NAMES),
+        study_figures=expand("results/figures/study_{slug}.svg", slug=STUDY_FAMILIES),
         template="report/template.html.j2",
         style="report/style.css",
     output:

@@ -11,6 +11,8 @@ STATS = [
     "c4_tests",
     "c5",
     "tests",
+    "studies",
+    "equal_time",
 ]
 
 
@@ -29,6 +31,7 @@ rule stats:
     threads: 1
     params:
         seed=config["bootstrap_seed"],
+        studies=shlex.quote(json.dumps(config["studies"], sort_keys=True)),
     shell:
         "python -m smartmixed stats --tables results/tables --targets {input.targets} "
-        "--seed {params.seed} --out results/stats > {log} 2>&1"
+        "--seed {params.seed} --studies-json {params.studies} --out results/stats > {log} 2>&1"

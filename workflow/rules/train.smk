@@ -1,4 +1,4 @@
-# One training run per (architecture, method, seed); resumable, so a killed job loses no epoch.
+# One training run per (architecture, method, seed) and per study; resumable per epoch.
 
 
 rule train:
@@ -32,3 +32,18 @@ rule train:
         "python -m smartmixed train --arch {wildcards.arch} --method {wildcards.method} "
         "--seed {wildcards.seed} --out {params.out} --threads {threads} "
         "--device {resources.device} --data-root {params.data_root} {params.flags} > {log} 2>&1"
+
+
+use rule train as train_study with:
+    output:
+        metrics="results/studies/{study}/runs/{arch}/{method}/seed{seed}/metrics.json",
+        history="results/studies/{study}/runs/{arch}/{method}/seed{seed}/history.csv",
+        provenance="results/studies/{study}/runs/{arch}/{method}/seed{seed}/provenance.json",
+    log:
+        "logs/train_study/{study}/{arch}/{method}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_study/{study}/{arch}/{method}/seed{seed}.tsv"
+    params:
+        flags=run_flags,
+        out=lambda w: run_dir(w.arch, w.method, w.seed, w.study),
+        data_root=lambda w, input: input[0].rsplit("/MNIST/", 1)[0],
