@@ -399,6 +399,8 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
         numbers += f" ({protocol['why']}: the choices barely left their initial values)"
     elif es_ok and rl_ok and consistent >= targets["C3"]["consistency"]:
         verdict = "reproduced"
+        if not protocol["complete"]:
+            numbers += f" ({protocol['why']}; preferences after the shortened Phase 1)"
     elif es_ok or rl_ok:
         verdict = "partly reproduced"
     elif not protocol["complete"]:
