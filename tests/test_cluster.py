@@ -50,7 +50,7 @@ def _work(tmp_path_factory, data_root, name):
 def _jobs_seen() -> list[dict[str, str]]:
     """Recent jobs as scontrol reports them (finished ones stay MinJobAge seconds)."""
     out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True).stdout
-    return [dict(re.findall(r"(\w+)=(\S*)", line)) for line in out.splitlines() if line.strip()]
+    return [dict(re.findall(r"(\w+)=(\S*)", line)) for line in out.splitlines() if "JobId=" in line]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,15 @@ def test_gpu_profile_requests_reach_slurm(tmp_path_factory, data_root):
 def test_interrupted_cluster_run_resumes_without_redoing_finished_jobs(tmp_path_factory, data_root):
     work = _work(tmp_path_factory, data_root, "slurm-kill")
     cmd = [*SNAKEMAKE, "--profile", "profiles/slurm", *TEST_PROFILE, *SMOKE, "--jobs", "2"]
-    proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # SIGINT back to its default in the child: a shell that starts CI in the background hands
+    # its children SIGINT ignored, and Snakemake (Python) then never sees Ctrl-C.
+    proc = subprocess.Popen(
+        cmd,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     runs = work / "results" / "runs"
     deadline = time.time() + 300
     while len(list(runs.glob("*/*/*/metrics.json"))) < 4 and time.time() < deadline:

@@ -83,4 +83,6 @@ def workflow_config_json():
 
 
 # One figure per study family (none in the paper run).
-STUDY_FAMILIES = {study_slug(s["family"]): s["family"] for s in config["studies"].values()}
+STUDY_FAMILIES = {
+    study_slug(s["family"]): s["family"] for s in config["studies"].values()
+}
