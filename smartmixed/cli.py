@@ -232,9 +232,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         "command": " ".join(sys.argv),
     }
     files.write_json(out / "provenance.json", provenance)
-    files.write_json(metrics_path, run.metrics())  # written last: marks the run finished
-    ckpt_path.unlink(missing_ok=True)
     m = run.metrics()
+    files.write_json(metrics_path, m)  # written last: marks the run finished
+    ckpt_path.unlink(missing_ok=True)
     print(
         f"done: status {m['status']}, best epoch {m['best_epoch']}, "
         f"val acc {m['val_accuracy']:.4f}, test acc {m['test_accuracy']:.4f}",

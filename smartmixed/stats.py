@@ -514,12 +514,12 @@ def claim_c4(runs: pd.DataFrame, targets: dict, protocol: dict):
 
 def claim_c5(costs: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.Generator):
     """Phase 2 seconds per training epoch relative to uniform networks of the same shape."""
-    c = costs
-    p2 = c[(c.method == "smartmixed") & (c.phase == "phase2")].set_index(["arch", "seed"])
-    base = c[c.method.isin(BASELINES)]
+    sm = costs[costs.method == "smartmixed"]
+    p2 = sm[sm.phase == "phase2"].set_index(["arch", "seed"])
+    base = costs[costs.method.isin(BASELINES)]
     mean6 = base.groupby(["arch", "seed"]).train_seconds.mean()
     relu = base[base.method == "relu"].set_index(["arch", "seed"]).train_seconds
-    p1 = c[(c.method == "smartmixed") & (c.phase == "phase1")].set_index(["arch", "seed"])
+    p1 = sm[sm.phase == "phase1"].set_index(["arch", "seed"])
     rows = []
     for ref_name, ref in (("mean of uniform networks", mean6), ("uniform relu", relu)):
         for who, src in (("phase2", p2), ("phase1", p1)):

@@ -82,14 +82,24 @@ def test_phase1_selects_lowest_validation_loss_and_exports_argmax(small_splits):
     }
 
 
-def test_phase2_and_baseline_share_init_and_data_order(small_splits):
-    """Same seed: a Phase 2 network and a baseline start from identical weights (paired design)."""
-    cfg = RunConfig(method="smartmixed", **SMALL)
-    run = Run(cfg, small_splits)
+def _at_phase2_start(cfg, splits):
+    """A run trained through Phase 1, then switched to a freshly built Phase 2 network.
+
+    Returns (run, the Phase 1 model, restored to its best checkpoint).
+    """
+    run = Run(cfg, splits)
     for rec in run:
         if rec.phase == "phase1" and rec.epoch == cfg.phase1_epochs:
             break
-    run._finish_phase()  # builds the fresh Phase 2 network
+    phase1 = run.trainer.model
+    run._finish_phase()  # restores Phase 1's best checkpoint, then builds Phase 2
+    return run, phase1
+
+
+def test_phase2_and_baseline_share_init_and_data_order(small_splits):
+    """Same seed: a Phase 2 network and a baseline start from identical weights (paired design)."""
+    cfg = RunConfig(method="smartmixed", **SMALL)
+    run, _ = _at_phase2_start(cfg, small_splits)
     base = Run(dataclasses.replace(cfg, method="relu"), small_splits)
     p2, b = run.trainer.model, base.trainer.model
     for lp, lb, act in zip(p2.hidden, b.hidden, p2.acts):
@@ -98,12 +108,7 @@ def test_phase2_and_baseline_share_init_and_data_order(small_splits):
 
 def test_warm_start_continues_the_phase1_function(small_splits):
     cfg = RunConfig(method="smartmixed", phase2_start="warm", **SMALL)
-    run = Run(cfg, small_splits)
-    for rec in run:
-        if rec.phase == "phase1" and rec.epoch == cfg.phase1_epochs:
-            break
-    phase1 = run.trainer.model
-    run._finish_phase()  # restores Phase 1's best checkpoint, then builds Phase 2
+    run, phase1 = _at_phase2_start(cfg, small_splits)
     set_eval_noise(phase1, False)
     phase2 = run.trainer.model
     x = small_splits.x_val[:256]
@@ -117,12 +122,8 @@ def test_warm_start_continues_the_phase1_function(small_splits):
 
 def test_reinit_starts_elsewhere(small_splits):
     cfg = RunConfig(method="smartmixed", **SMALL)
-    run = Run(cfg, small_splits)
-    for rec in run:
-        if rec.phase == "phase1" and rec.epoch == cfg.phase1_epochs:
-            break
-    w1 = run.trainer.model.hidden[0].bias.detach().clone()
-    run._finish_phase()
+    run, phase1 = _at_phase2_start(cfg, small_splits)
+    w1 = phase1.hidden[0].bias.detach().clone()
     assert not torch.equal(run.trainer.model.hidden[0].bias.sort().values, w1.sort().values)
 
 
