@@ -15,17 +15,38 @@ from .activations import (
     POOL,
     SELU_ALPHA,
     SELU_SCALE,
+    SELU_SCALE_F32,
+    _widened,
     check_name,
+    elu_forward,
 )
 
 K = len(POOL)  # candidates per neuron
 CLAMP = 10.0  # official: every candidate and the mixture are clamped to [-10, 10]
 
-# Per-candidate coefficients of the ReLU-family derivatives, indexed by pool position
-# (relu, sigmoid, tanh, leaky_relu, elu, selu); sigmoid and tanh are handled apart.
-_POS_SLOPE = (1.0, 0.0, 0.0, 1.0, 1.0, SELU_SCALE)  # d f / dx for x > 0
-_NEG_SLOPE = (0.0, 0.0, 0.0, LEAKY_SLOPE, 0.0, 0.0)  # linear part for x <= 0
-_NEG_EXP = (0.0, 0.0, 0.0, 0.0, ELU_ALPHA, SELU_SCALE * SELU_ALPHA)  # coefficient of exp(x), x <= 0
+# The derivative of every clamped candidate, from x and its own value c:
+#   d = a + delta * exp(x) [x <= 0 only] + c * (beta + gamma * c), with a depending on sign(x):
+#   relu 1 | 0;  sigmoid c (1 - c);  tanh 1 - c^2;  leaky_relu 1 | slope;  elu 1 | alpha exp(x);
+#   selu scale | scale alpha exp(x)  (x > 0 | x <= 0). exp(x) is recomputed, not recovered from
+#   the ELU value (c + alpha cancels catastrophically for very negative x).
+# Columns: a(x > 0), a(x <= 0), delta, beta, gamma; rows in pool order.
+_DERIVATIVE = (
+    (1.0, 0.0, 0.0, 0.0, 0.0),  # relu
+    (0.0, 0.0, 0.0, 1.0, -1.0),  # sigmoid
+    (1.0, 1.0, 0.0, 0.0, -1.0),  # tanh
+    (1.0, LEAKY_SLOPE, 0.0, 0.0, 0.0),  # leaky_relu
+    (1.0, 0.0, ELU_ALPHA, 0.0, 0.0),  # elu
+    (SELU_SCALE, 0.0, SELU_SCALE * SELU_ALPHA, 0.0, 0.0),  # selu
+)
+_DERIVATIVE_TABLES: dict[tuple[torch.device, torch.dtype], Tensor] = {}
+
+
+def _derivative_table(like: Tensor) -> Tensor:
+    """_DERIVATIVE as a (5, K) tensor on `like`'s device and dtype, made once per device."""
+    key = (like.device, like.dtype)
+    if key not in _DERIVATIVE_TABLES:
+        _DERIVATIVE_TABLES[key] = torch.tensor(_DERIVATIVE, dtype=like.dtype).t().to(like.device)
+    return _DERIVATIVE_TABLES[key]
 
 
 def candidates(x: Tensor) -> Tensor:
@@ -33,37 +54,38 @@ def candidates(x: Tensor) -> Tensor:
 
     Candidates share their pieces (one expm1 serves ELU and SELU) and are written into one
     (6, batch, units) buffer: cheaper than six separate calls plus a stack on the last axis.
+    ELU and SELU values are bitwise those of the registry (`activations.elu_forward`).
     """
     out = x.new_empty((K, *x.shape))  # (K, batch, units)
     pos = x.clamp(min=0)
     neg = x.clamp(max=0)
-    em1 = torch.expm1(neg)  # exp(x) - 1 on the negative side, 0 elsewhere
     torch.clamp(pos, max=CLAMP, out=out[0])  # relu
     torch.sigmoid(x, out=out[1])
     torch.tanh(x, out=out[2])
     torch.add(pos, neg, alpha=LEAKY_SLOPE, out=out[3]).clamp_(-CLAMP, CLAMP)
-    torch.add(pos, em1, alpha=ELU_ALPHA, out=out[4]).clamp_(max=CLAMP)  # elu >= -1
-    torch.add(pos, em1, alpha=SELU_ALPHA, out=out[5]).mul_(SELU_SCALE).clamp_(max=CLAMP)
+    if _widened(x):  # expm1 in float64, one rounding per value, as activations.elu_forward
+        # One of the two terms of each sum below is zero, so the float32 additions are exact.
+        em1 = neg.double().expm1_()  # exp(x) - 1 on the negative side, 0 elsewhere
+        out[4].copy_(em1).add_(pos).clamp_(max=CLAMP)  # elu >= -1
+        em1.mul_(SELU_ALPHA * SELU_SCALE_F32)
+        out[5].copy_(em1).add_(pos, alpha=SELU_SCALE_F32).clamp_(max=CLAMP)
+    else:
+        elu_forward(x, "elu", out=out[4]).clamp_(max=CLAMP)
+        elu_forward(x, "selu", out=out[5]).clamp_(max=CLAMP)
     return out
 
 
-def _selected_derivative(x: Tensor, cand: Tensor, sel: Tensor) -> Tensor:
+def _selected_derivative(x: Tensor, chosen: Tensor, sel: Tensor) -> Tensor:
     """d clamp(f_sel(x)) / dx for each neuron's selected candidate, (batch, units).
 
-    Clamp gradients follow torch.clamp: they pass only strictly inside, min < f(x) < max.
+    `chosen` holds the selected clamped candidate values. Clamp gradients follow torch.clamp:
+    they pass only strictly inside, -10 < f(x) < 10, i.e. where the clamped value is not +-10.
     """
-    a = x.new_tensor(_POS_SLOPE)[sel]  # (units,)
-    b = x.new_tensor(_NEG_SLOPE)[sel]
-    c = x.new_tensor(_NEG_EXP)[sel]
-    exp_neg = cand[4] + 1.0  # exp(x) where x <= 0 (elu with alpha 1 is expm1 there)
-    relu_family = torch.where(
-        x > 0,
-        a * (a * x < CLAMP),  # upper clamp binds for relu, leaky, elu, selu
-        b * (b * x > -CLAMP) + c * exp_neg,  # lower clamp binds only for leaky below -1000
-    )
-    s, t = cand[1], cand[2]
-    deriv = torch.where(sel == 1, s * (1.0 - s), relu_family)
-    return torch.where(sel == 2, 1.0 - t * t, deriv)
+    a_pos, a_neg, delta, beta, gamma = _derivative_table(x)[:, sel]  # each (units,)
+    negative_side = torch.addcmul(a_neg, x.clamp(max=0).exp_(), delta)  # (batch, units)
+    deriv = torch.where(x > 0, a_pos, negative_side)
+    deriv.addcmul_(torch.addcmul(beta, gamma, chosen), chosen)
+    return deriv.mul_(chosen.abs() < CLAMP)
 
 
 class _HardMixture(torch.autograd.Function):
@@ -88,22 +110,23 @@ class _HardMixture(torch.autograd.Function):
         w_sel = (1.0 - y_sel) + y_sel  # (units,) the official straight-through weight
         cand = candidates(x)  # (K, batch, units)
         index = sel.view(1, 1, -1).expand(1, *x.shape)  # (1, batch, units)
-        mix = cand.gather(0, index).squeeze(0) * w_sel  # (batch, units)
-        inside = (mix > -CLAMP) & (mix < CLAMP)  # where the outer clamp passes gradients
-        ctx.save_for_backward(x, cand, y_soft, sel, w_sel, inside)
+        chosen = cand.gather(0, index).squeeze(0)  # (batch, units)
+        mix = chosen * w_sel
+        inside = mix.abs() < CLAMP  # where the outer clamp passes gradients
+        ctx.save_for_backward(x, cand, chosen, y_soft, sel, w_sel, inside)
         ctx.tau = tau
         return mix.clamp(-CLAMP, CLAMP)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, cand, y_soft, sel, w_sel, inside = ctx.saved_tensors
+        x, cand, chosen, y_soft, sel, w_sel, inside = ctx.saved_tensors
         grad = grad * inside  # (batch, units)
         dx = dlogits = None
         if ctx.needs_input_grad[1]:
             dw = (cand * grad).sum(dim=1).t()  # (units, K): dL/dw_k
             dlogits = y_soft * (dw - (y_soft * dw).sum(-1, keepdim=True)) / ctx.tau
         if ctx.needs_input_grad[0]:
-            dx = grad * w_sel * _selected_derivative(x, cand, sel)
+            dx = grad * w_sel * _selected_derivative(x, chosen, sel)
         return dx, dlogits, None, None
 
 
@@ -171,27 +194,32 @@ class HardGumbelMixture(nn.Module):
 class _Grouped(torch.autograd.Function):
     """Contiguous activation groups of a (batch, units) input, written into one output buffer.
 
-    The autograd alternative (slice, activate, torch.cat) costs a concatenation forward and, per
-    group, a full-size zero-filled gradient backward: too much for the many narrow layers of deep
-    architectures. Values and gradients are the ATen kernels autograd itself runs.
+    The autograd alternative (split, activate, torch.cat) costs a concatenation each way and one
+    autograd node per group: too much for the many narrow layers of deep architectures. Values
+    and gradients are the registry's buffer kernels (`activations.KERNELS`). `kernels` holds one
+    (forward, backward) pair per group, `sizes` the group widths.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, names: tuple[str, ...], sizes: tuple[int, ...]) -> Tensor:
-        y = torch.empty_like(x)  # (batch, units); split() makes all group views in one call
-        for name, xg, yg in zip(names, x.split(sizes, 1), y.split(sizes, 1)):
-            KERNELS[name][0](xg, yg)
+    def forward(ctx, x: Tensor, kernels: tuple, sizes: tuple[int, ...]) -> Tensor:
+        y = torch.empty_like(x)  # (batch, units); one split call makes all group views
+        split = torch.split_with_sizes  # the C++ binding: Tensor.split adds a Python wrapper
+        for (fwd, _), xg, yg in zip(kernels, split(x, sizes, 1), split(y, sizes, 1)):
+            fwd(xg, yg)
         ctx.save_for_backward(x, y)
-        ctx.names, ctx.sizes = names, sizes
+        ctx.kernels, ctx.sizes = kernels, sizes
         return y
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, y = ctx.saved_tensors
         dx = torch.empty_like(x)
-        views = (t.split(ctx.sizes, 1) for t in (grad, x, y, dx))
-        for name, *group in zip(ctx.names, *views):
-            KERNELS[name][1](*group)
+        sizes, split = ctx.sizes, torch.split_with_sizes
+        views = zip(
+            split(grad, sizes, 1), split(x, sizes, 1), split(y, sizes, 1), split(dx, sizes, 1)
+        )
+        for (_, bwd), group in zip(ctx.kernels, views):
+            bwd(*group)
         return dx, None, None
 
 
@@ -220,7 +248,7 @@ class GroupedActivation(nn.Module):
                 self.groups[-1] = (name, self.groups[-1][1], slot + 1)
             else:
                 self.groups.append((name, slot, slot + 1))
-        self._names = tuple(n for n, _, _ in self.groups)
+        self._kernels = tuple(KERNELS[n] for n, _, _ in self.groups)
         self._sizes = tuple(b - a for _, a, b in self.groups)
         self.contiguous = False
 
@@ -233,7 +261,7 @@ class GroupedActivation(nn.Module):
     def _grouped(self, x: Tensor) -> Tensor:
         if len(self.groups) == 1:  # a uniform layer: exactly the uniform network's computation
             return ACTIVATIONS[self.groups[0][0]](x)
-        return _Grouped.apply(x, self._names, self._sizes)
+        return _Grouped.apply(x, self._kernels, self._sizes)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.contiguous:

@@ -224,3 +224,46 @@ def test_buffer_kernels_match_autograd(name):
     KERNELS[name][0](x, y)
     KERNELS[name][1](g, x, y, dx)
     assert torch.equal(y, y_ref.detach()) and torch.equal(dx, xr.grad)
+
+
+def _ulps(y: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
+    """|y - exact| in units of the last place of float32 y."""
+    ulp = (torch.nextafter(y, torch.tensor(float("inf"))) - y).double()
+    return (y.double() - exact).abs() / ulp
+
+
+@pytest.mark.parametrize("name", ["elu", "selu"])
+def test_widened_elu_selu_are_at_least_as_accurate_as_torch(name):
+    from smartmixed.activations import _ELU_COEF
+
+    alpha, scale, _ = _ELU_COEF[name]
+    x = torch.cat([torch.linspace(-30, 12, 400_001), torch.tensor([0.0, -0.0, -1e-30, -1e-8])])
+    xd = x.double()
+    exact = torch.where(xd > 0, xd * scale, torch.expm1(xd) * (alpha * scale))
+    ours, theirs = ACTIVATIONS[name](x), getattr(F, name)(x)
+    assert ours.dtype == torch.float32
+    assert _ulps(ours, exact).max() <= 1.1  # float64 evaluation, one rounding
+    assert _ulps(ours, exact).max() <= _ulps(theirs, exact).max()
+    assert torch.equal(ours[x > 0], theirs[x > 0])  # positive side: bitwise torch's kernel
+
+
+@pytest.mark.parametrize("name", ["elu", "selu"])
+def test_widened_elu_selu_gradient_is_torchs(name):
+    x = torch.randn(64, 40, generator=torch.Generator().manual_seed(3)) * 5
+    g = torch.randn(64, 40, generator=torch.Generator().manual_seed(4))
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ACTIVATIONS[name](xa).backward(g)
+    getattr(F, name)(xb).backward(g)
+    assert torch.equal(xa.grad, xb.grad)
+    # float64 (and any non-CPU device) runs torch's own kernel unchanged.
+    x64 = x.double()
+    assert torch.equal(ACTIVATIONS[name](x64), getattr(F, name)(x64))
+
+
+def test_phase1_candidates_are_the_registry_values():
+    from smartmixed.layers import candidates
+
+    x = _inputs(units=40).detach()
+    cand = candidates(x)
+    for k, name in enumerate(POOL):
+        assert torch.equal(cand[k], ACTIVATIONS[name](x).clamp(-CLAMP, CLAMP)), name
