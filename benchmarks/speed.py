@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from smartmixed.activations import ACTIVATIONS, POOL
+from smartmixed.activations import ACTIVATIONS, KERNELS, POOL
 from smartmixed.config import RunConfig
 from smartmixed.data import load_splits
 from smartmixed.models import MLP, architecture, mixed_mlp, selection_mlp, uniform_mlp
@@ -65,6 +65,17 @@ class OfficialGrouped(nn.Module):
         return out
 
 
+class TorchActivation(nn.Module):
+    """A uniform activation through torch's own kernel (reference for our widened ELU/SELU)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
 def random_choices(widths, seed=0):
     g = torch.Generator().manual_seed(seed)
     return [[POOL[i] for i in torch.randint(len(POOL), (w,), generator=g).tolist()] for w in widths]
@@ -75,8 +86,19 @@ def build(kind: str, widths) -> nn.Module:
     choices = random_choices(widths)
     if kind.startswith("uniform "):
         return uniform_mlp(widths, kind.removeprefix("uniform "), generator=gen)
+    if kind.startswith("torch "):  # e.g. "torch elu": F.elu, float32 expm1 kernel
+        fn = getattr(F, kind.removeprefix("torch "))
+        return MLP(widths, lambda i, u: TorchActivation(fn), generator=gen)
     if kind == "phase2 (ours)":
         return mixed_mlp(widths, choices, generator=gen)
+    if kind == "phase2 (six groups, ReLU kernels)":
+        # The same groups and calls as Phase 2, every group computing ReLU: the cost of grouping
+        # alone (six kernel calls per layer and direction instead of one), without the cost of
+        # the activations themselves.
+        model = mixed_mlp(widths, choices, generator=gen)
+        for act in model.acts:
+            act._kernels = (KERNELS["relu"],) * len(act._kernels)
+        return model
     if kind == "phase2 (official style)":
         return MLP(widths, lambda i, u: OfficialGrouped(choices[i]), generator=gen)
     if kind == "phase1 (ours)":
@@ -91,7 +113,10 @@ def build(kind: str, widths) -> nn.Module:
 
 STEP_KINDS = [
     *(f"uniform {a}" for a in POOL),
+    "torch elu",
+    "torch selu",
     "phase2 (ours)",
+    "phase2 (six groups, ReLU kernels)",
     "phase2 (official style)",
     "phase1 (ours)",
     "phase1 (official style)",
