@@ -192,35 +192,38 @@ class HardGumbelMixture(nn.Module):
 
 
 class _Grouped(torch.autograd.Function):
-    """Contiguous activation groups of a (batch, units) input, written into one output buffer.
+    """Contiguous activation groups of a (batch, units) or (units, batch) input, one output buffer.
 
     The autograd alternative (split, activate, torch.cat) costs a concatenation each way and one
     autograd node per group: too much for the many narrow layers of deep architectures. Values
     and gradients are the registry's buffer kernels (`activations.KERNELS`). `kernels` holds one
-    (forward, backward) pair per group, `sizes` the group widths.
+    (forward, backward) pair per group, `sizes` the group widths along `dim` (the units axis).
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, kernels: tuple, sizes: tuple[int, ...]) -> Tensor:
-        y = torch.empty_like(x)  # (batch, units); one split call makes all group views
+    def forward(ctx, x: Tensor, kernels: tuple, sizes: tuple[int, ...], dim: int) -> Tensor:
+        y = torch.empty_like(x)  # one split call makes all group views
         split = torch.split_with_sizes  # the C++ binding: Tensor.split adds a Python wrapper
-        for (fwd, _), xg, yg in zip(kernels, split(x, sizes, 1), split(y, sizes, 1)):
+        for (fwd, _), xg, yg in zip(kernels, split(x, sizes, dim), split(y, sizes, dim)):
             fwd(xg, yg)
         ctx.save_for_backward(x, y)
-        ctx.kernels, ctx.sizes = kernels, sizes
+        ctx.kernels, ctx.sizes, ctx.dim = kernels, sizes, dim
         return y
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, y = ctx.saved_tensors
         dx = torch.empty_like(x)
-        sizes, split = ctx.sizes, torch.split_with_sizes
+        sizes, dim, split = ctx.sizes, ctx.dim, torch.split_with_sizes
         views = zip(
-            split(grad, sizes, 1), split(x, sizes, 1), split(y, sizes, 1), split(dx, sizes, 1)
+            split(grad, sizes, dim),
+            split(x, sizes, dim),
+            split(y, sizes, dim),
+            split(dx, sizes, dim),
         )
         for (_, bwd), group in zip(ctx.kernels, views):
             bwd(*group)
-        return dx, None, None
+        return dx, None, None, None
 
 
 class GroupedActivation(nn.Module):
@@ -231,6 +234,8 @@ class GroupedActivation(nn.Module):
     perm[j]). By default it gathers the input into that order and scatters back; once the owning
     network has permuted its weights (`MLP.make_contiguous`), the input arrives already grouped
     and each group is a contiguous slice: no gather or scatter at all, one output buffer.
+    `dim` is the units axis: 1 for (batch, units) inputs, 0 when the network runs units-first
+    (`MLP.units_first`), where every group is one contiguous block of memory.
     """
 
     def __init__(self, choices: Sequence[str]):
@@ -251,6 +256,7 @@ class GroupedActivation(nn.Module):
         self._kernels = tuple(KERNELS[n] for n, _, _ in self.groups)
         self._sizes = tuple(b - a for _, a, b in self.groups)
         self.contiguous = False
+        self.dim = 1
 
     def get_extra_state(self) -> dict:
         return {"contiguous": self.contiguous}
@@ -261,13 +267,14 @@ class GroupedActivation(nn.Module):
     def _grouped(self, x: Tensor) -> Tensor:
         if len(self.groups) == 1:  # a uniform layer: exactly the uniform network's computation
             return ACTIVATIONS[self.groups[0][0]](x)
-        return _Grouped.apply(x, self._kernels, self._sizes)
+        return _Grouped.apply(x, self._kernels, self._sizes, self.dim)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.contiguous:
             return self._grouped(x)
-        return self._grouped(x.index_select(1, self.perm)).index_select(1, self.inv_perm)
+        d = self.dim
+        return self._grouped(x.index_select(d, self.perm)).index_select(d, self.inv_perm)
 
     def extra_repr(self) -> str:
         sizes = ", ".join(f"{n}:{b - a}" for n, a, b in self.groups)
-        return f"groups=[{sizes}], contiguous={self.contiguous}"
+        return f"groups=[{sizes}], contiguous={self.contiguous}, dim={self.dim}"

@@ -74,6 +74,7 @@ class MLP(nn.Module):
         self.hidden = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(len(widths)))
         self.acts = nn.ModuleList(layer_factory(i, w) for i, w in enumerate(widths))
         self.head = nn.Linear(dims[-1], CLASSES)
+        self.units_first = False  # see make_contiguous
         if generator is not None:
             self.reset_parameters(generator)
 
@@ -90,9 +91,15 @@ class MLP(nn.Module):
                 act.reset_parameters(generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        for linear, act in zip(self.hidden, self.acts):
-            x = act(linear(x))  # (batch, units)
-        x = self.head(x)  # (batch, 10)
+        if self.units_first:  # the same network, hidden activations laid out (units, batch)
+            h = x.t()
+            for linear, act in zip(self.hidden, self.acts):
+                h = act(torch.addmm(linear.bias.unsqueeze(1), linear.weight, h))  # (units, batch)
+            x = torch.addmm(self.head.bias.unsqueeze(1), self.head.weight, h).t()  # (batch, 10)
+        else:
+            for linear, act in zip(self.hidden, self.acts):
+                x = act(linear(x))  # (batch, units)
+            x = self.head(x)  # (batch, 10)
         # Official: the network ends in a softmax and CrossEntropyLoss applies another one.
         return F.softmax(x, dim=-1) if self.output == "softmax" else x
 
@@ -117,6 +124,9 @@ class MLP(nn.Module):
 
         Rows of a layer's weight and bias and the columns of the next layer's weight follow the
         grouped layer's permutation, so no gather or scatter remains in the forward pass.
+        A network with mixed layers then runs units-first: hidden activations are (units, batch),
+        so every activation group is one contiguous block of memory rather than a strided column
+        slice (3-4 % faster a step; the matmuls compute the same products, transposed).
         """
         following = [*self.hidden[1:], self.head]
         for linear, act, nxt in zip(self.hidden, self.acts, following):
@@ -126,6 +136,14 @@ class MLP(nn.Module):
                 linear.bias.copy_(linear.bias[p])
                 nxt.weight.copy_(nxt.weight[:, p])
                 act.contiguous = True
+        grouped = [a for a in self.acts if isinstance(a, GroupedActivation)]
+        # Units-first only where it pays (a mixed layer) and where every layer is elementwise
+        # or grouped: an all-uniform Phase 2 network stays exactly its uniform baseline.
+        self.units_first = len(grouped) == len(self.acts) and any(
+            len(a.groups) > 1 for a in grouped
+        )
+        for act in grouped:
+            act.dim = 0 if self.units_first else 1
         return self
 
 

@@ -38,6 +38,7 @@ def test_contiguous_permutation_keeps_the_function_and_gradients():
     plain = mixed_mlp(widths, choices, generator=torch.Generator().manual_seed(1), contiguous=False)
     fast = mixed_mlp(widths, choices, generator=torch.Generator().manual_seed(1))
     assert all(a.contiguous for a in fast.acts) and not any(a.contiguous for a in plain.acts)
+    assert fast.units_first and not plain.units_first
     x = torch.randn(5, 784, generator=torch.Generator().manual_seed(2))
     ref = _reference_mixed(plain, x, choices)
     torch.testing.assert_close(plain(x), ref, rtol=1e-5, atol=1e-6)
@@ -52,6 +53,27 @@ def test_contiguous_permutation_keeps_the_function_and_gradients():
         torch.testing.assert_close(lf.bias.grad, lp.bias.grad[act.perm], rtol=1e-4, atol=1e-7)
         cols = act.perm
     assert fast.choices() == choices  # exported in the original neuron order
+
+
+def test_units_first_layout_is_the_same_network():
+    """A mixed network runs (units, batch); switched back to (batch, units) it is the same."""
+    import copy
+
+    widths = (40, 24, 9)
+    fast = mixed_mlp(widths, _choices(widths, seed=5), generator=torch.Generator().manual_seed(6))
+    rows = copy.deepcopy(fast)
+    rows.units_first = False
+    for act in rows.acts:
+        act.dim = 1
+    x = torch.randn(32, 784, generator=torch.Generator().manual_seed(7))
+    y = torch.randint(10, (32,), generator=torch.Generator().manual_seed(8))
+    out_fast, out_rows = fast(x), rows(x)
+    assert out_fast.shape == (32, 10)
+    torch.testing.assert_close(out_fast, out_rows, rtol=1e-5, atol=1e-7)
+    torch.nn.functional.cross_entropy(out_fast, y).backward()
+    torch.nn.functional.cross_entropy(out_rows, y).backward()
+    for a, b in zip(fast.parameters(), rows.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-7)
 
 
 def test_permuted_state_dict_round_trips():
