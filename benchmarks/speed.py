@@ -3,7 +3,7 @@
 Single thread, batch 128, architectures 3 and 17 (by default). Prints a table and writes
 benchmarks/results/steps.csv and benchmarks/results/epochs.csv. Usage:
 
-    python benchmarks/speed.py [--archs 3 17] [--steps 100] [--data-root resources/data]
+    python benchmarks/speed.py [--archs 3 17] [--steps 40] [--rounds 15] [--data-root DIR]
 """
 
 from __future__ import annotations
@@ -142,20 +142,34 @@ def make_step(model: nn.Module):
     return step
 
 
-def time_steps(models: dict[str, nn.Module], steps: int, repeats: int = 5) -> dict[str, float]:
-    """Median seconds per step of each model, timed round-robin so machine drift hits all alike."""
+def time_steps(models: dict[str, nn.Module], steps: int, rounds: int) -> dict[str, list[float]]:
+    """Seconds per step of each model in each round; every round times every model in turn.
+
+    Round-robin, so slow drifts of the machine hit all models alike; ratios are then taken
+    within a round (paired) and summarised by their median over rounds.
+    """
     fns = {k: make_step(m) for k, m in models.items()}
     for fn in fns.values():
         for _ in range(20):
             fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
+    for _ in range(rounds):
         for k, fn in fns.items():
             t = time.perf_counter()
             for _ in range(steps):
                 fn()
             times[k].append((time.perf_counter() - t) / steps)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def paired_ratios(times: dict[str, list[float]], reference: list[float]) -> dict[str, tuple]:
+    """Per model: median, 25th and 75th percentile over rounds of time / reference time."""
+    out = {}
+    for k, v in times.items():
+        r = sorted(a / b for a, b in zip(v, reference, strict=True))
+        q = statistics.quantiles(r, n=4, method="inclusive")
+        out[k] = (statistics.median(r), q[0], q[2])
+    return out
 
 
 def epoch_ours(method: str, arch: int, splits) -> dict[str, float]:
@@ -241,9 +255,11 @@ def epoch_official(method: str, arch: int, root: str, splits) -> dict[str, float
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--archs", type=int, nargs="+", default=[3, 17])
-    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--steps", type=int, default=40, help="steps per model per round")
+    p.add_argument("--rounds", type=int, default=15, help="round-robin rounds (paired ratios)")
     p.add_argument("--data-root", default="resources/data")
     p.add_argument("--no-epochs", action="store_true", help="step timings only")
+    p.add_argument("--out", type=Path, default=OUT, help="where the CSVs go")
     args = p.parse_args()
     torch.set_num_threads(1)
     meta = {
@@ -251,25 +267,48 @@ def main() -> None:
         "cpu": platform.processor() or platform.machine(),
         "threads": 1,
     }
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
 
     rows = []
     for arch in args.archs:
         widths = architecture(arch).widths
         torch.manual_seed(0)
-        secs = time_steps({kind: build(kind, widths) for kind in STEP_KINDS}, args.steps)
-        for kind, sec in secs.items():
-            rows.append({"arch": arch, "network": kind, "step_ms": sec * 1e3, **meta})
-            print(f"arch {arch:>2}  {kind:<26} {sec * 1e3:7.2f} ms/step", flush=True)
+        times = time_steps({k: build(k, widths) for k in STEP_KINDS}, args.steps, args.rounds)
+        # Two references: uniform ReLU (the cheapest activation) and the mean of the six uniform
+        # networks (what a network mixing the pool pays for its activations alone).
+        uniform = [k for k in times if k.startswith("uniform ")]
+        mean6 = [statistics.mean(r) for r in zip(*(times[k] for k in uniform), strict=True)]
+        to_relu = paired_ratios(times, times["uniform relu"])
+        to_mean = paired_ratios(times, mean6)
+        for kind, v in times.items():
+            ms = statistics.median(v) * 1e3
+            rows.append(
+                {
+                    "arch": arch,
+                    "network": kind,
+                    "step_ms": ms,
+                    "ratio_to_uniform_relu": to_relu[kind][0],
+                    "ratio_to_uniform_relu_q25": to_relu[kind][1],
+                    "ratio_to_uniform_relu_q75": to_relu[kind][2],
+                    "ratio_to_uniform_mean": to_mean[kind][0],
+                    "rounds": args.rounds,
+                    "steps_per_round": args.steps,
+                    **meta,
+                }
+            )
+            print(f"arch {arch:>2}  {kind:<34} {ms:7.2f} ms/step", flush=True)
     steps = pd.DataFrame(rows)
-    base = steps[steps.network == "uniform relu"].set_index("arch").step_ms
-    # Two references: uniform ReLU (the cheapest activation) and the mean of the six uniform
-    # networks (what a network mixing the pool pays for its activations alone, no overhead).
-    mean6 = steps[steps.network.str.startswith("uniform ")].groupby("arch").step_ms.mean()
-    steps["ratio_to_uniform_relu"] = steps.step_ms / steps.arch.map(base)
-    steps["ratio_to_uniform_mean"] = steps.step_ms / steps.arch.map(mean6)
-    steps.to_csv(OUT / "steps.csv", index=False)
-    cols = ["arch", "network", "step_ms", "ratio_to_uniform_relu", "ratio_to_uniform_mean"]
+    steps.to_csv(out / "steps.csv", index=False)
+    cols = [
+        "arch",
+        "network",
+        "step_ms",
+        "ratio_to_uniform_relu",
+        "ratio_to_uniform_relu_q25",
+        "ratio_to_uniform_relu_q75",
+        "ratio_to_uniform_mean",
+    ]
     print("\n" + steps[cols].round(3).to_string(index=False))
 
     if args.no_epochs:
@@ -299,7 +338,7 @@ def main() -> None:
                 print(f"arch {arch:>2}  {method:<8} {style:<15} {total:6.2f} s/epoch", flush=True)
     epochs = pd.DataFrame(rows)
     epochs["overhead_share"] = (epochs.data_s + epochs.bookkeeping_s) / epochs.epoch_s
-    epochs.to_csv(OUT / "epochs.csv", index=False)
+    epochs.to_csv(out / "epochs.csv", index=False)
     cols = [
         "arch",
         "method",
