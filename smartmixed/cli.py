@@ -25,6 +25,20 @@ FIGURE_NAMES = (
 )
 REPORT_DIR = Path(__file__).resolve().parents[1] / "report"
 TABLES = ("runs", "curves", "shares", "share_trajectories", "costs", "provenance")
+STATS = (
+    "cells",
+    "c1",
+    "c2",
+    "c3_tests",
+    "c3_trends",
+    "c4_rank_summary",
+    "c4_ranks",
+    "c4_tests",
+    "c5",
+    "tests",
+    "studies",
+    "equal_time",
+)
 
 HISTORY_COLUMNS = [
     "phase",
@@ -340,7 +354,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     outputs["studies"] = stats.study_effects(runs, studies, targets["alpha"], rng)
     curves = pd.read_csv(t / "curves.csv")
     outputs["equal_time"] = stats.equal_time(curves, runs, rng) if studies else pd.DataFrame()
-    for name, df in outputs.items():
+    for name in STATS:  # every table the workflow declares, and only those
+        df = outputs[name]
         files.atomic_write(out / f"{name}.csv", lambda f, df=df: df.to_csv(f, index=False))
     verdicts = [v1, v2, v3, v4, v5]
     files.write_json(out / "verdicts.json", {"protocol": protocol, "verdicts": verdicts})
@@ -424,7 +439,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         "data": "full 54,000-sample training split"
         if prov.train_subset.isna().all()
         else f"first {int(prov.train_subset.max())} samples of the training split",
-        "protocol": protocol_status(prov[prov.study == "paper"])["why"] or "full official budget",
+        "protocol": verdicts["protocol"]["why"] or "full official budget",
         "compute": f"{curves.seconds.sum() / 60:.1f} min of epoch time over {len(prov)} runs",
         "software": ", ".join(
             sorted({f"torch {a}, python {b}" for a, b in zip(prov.torch, prov.python)})
@@ -477,11 +492,9 @@ def cmd_fetch_data(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "fetch-data":
-            return cmd_fetch_data(args)
-        if args.command == "train":
-            return cmd_train(args)
         return {
+            "fetch-data": cmd_fetch_data,
+            "train": cmd_train,
             "aggregate": cmd_aggregate,
             "stats": cmd_stats,
             "figure": cmd_figure,
@@ -490,4 +503,3 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RuntimeError) as exc:  # config and data errors: one clear line
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 1

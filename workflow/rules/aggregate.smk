@@ -1,7 +1,5 @@
 # Tidy tables from every finished run: one row per run and metric, curves, shares, costs.
 
-TABLES = ["runs", "curves", "shares", "share_trajectories", "costs", "provenance"]
-
 
 rule aggregate:
     input:

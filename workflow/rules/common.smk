@@ -4,7 +4,7 @@ import os
 import shlex
 import sys
 
-from smartmixed.cli import FIGURE_NAMES, study_slug
+from smartmixed.cli import FIGURE_NAMES, STATS, TABLES, study_slug
 from smartmixed.config import from_dict
 from smartmixed.data import RAW_FILES
 

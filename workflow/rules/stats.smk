@@ -1,20 +1,5 @@
 # Claim statistics and verdicts (SPEC section 4) from the tidy tables.
 
-STATS = [
-    "cells",
-    "c1",
-    "c2",
-    "c3_tests",
-    "c3_trends",
-    "c4_rank_summary",
-    "c4_ranks",
-    "c4_tests",
-    "c5",
-    "tests",
-    "studies",
-    "equal_time",
-]
-
 
 rule stats:
     input:
