@@ -172,18 +172,16 @@ def paired_ratios(times: dict[str, list[float]], reference: list[float]) -> dict
     return out
 
 
+def epoch_kind(method: str, style: str) -> str:
+    """The `build` kind of an epoch benchmark: baseline is uniform ReLU in both pipelines."""
+    return "uniform relu" if method == "baseline" else f"{method} ({style})"
+
+
 def epoch_ours(method: str, arch: int, splits) -> dict[str, float]:
     """One epoch through PhaseTrainer (preloaded tensors) plus the CLI's per-epoch bookkeeping."""
-    widths = architecture(arch).widths
-    gen = torch.Generator().manual_seed(0)
-    if method == "phase1":
-        model = selection_mlp(widths, generator=gen)
-        for layer in model.selection_layers():
-            layer.generator, layer.eval_generator = torch.Generator(), torch.Generator()
-    elif method == "phase2":
-        model = mixed_mlp(widths, random_choices(widths), generator=gen)
-    else:
-        model = uniform_mlp(widths, "relu", generator=gen)
+    model = build(epoch_kind(method, "ours"), architecture(arch).widths)
+    for layer in model.selection_layers():  # Phase 1: noisy evaluation gets its own stream
+        layer.eval_generator = torch.Generator().manual_seed(2)
     trainer = PhaseTrainer(
         method, model, splits, RunConfig(arch=arch), 1, make_generator(0, "data")
     )
@@ -213,10 +211,7 @@ def epoch_official(method: str, arch: int, root: str, splits) -> dict[str, float
     from torchvision import transforms
 
     widths = architecture(arch).widths
-    kind = {"phase1": "phase1 (official style)", "phase2": "phase2 (official style)"}.get(
-        method, "uniform relu"
-    )
-    model = build(kind, widths)
+    model = build(epoch_kind(method, "official style"), widths)
     full = torchvision.datasets.MNIST(
         root, train=True, download=False, transform=transforms.ToTensor()
     )

@@ -25,6 +25,12 @@ def _arch_label(df: pd.DataFrame) -> pd.Series:
     return df.arch.astype(str) + " " + df.arch_name
 
 
+def _run_label(df: pd.DataFrame) -> pd.Series:
+    """'smartmixed phase1' / 'smartmixed phase2' for SmartMixed rows, the method otherwise."""
+    label = np.where(df.method == "smartmixed", "smartmixed " + df.phase, df.method)
+    return pd.Series(label, index=df.index)
+
+
 def accuracy(cells: pd.DataFrame) -> Figure:
     """Mean test and validation accuracy with 95 % CIs, per architecture and method."""
     d = cells[(cells.phase == "final") & (cells.study == "paper")].copy()
@@ -182,7 +188,7 @@ def ranks(rank_summary: pd.DataFrame, rank_table: pd.DataFrame) -> Figure:
 def curves(curves_df: pd.DataFrame) -> Figure:
     """Validation accuracy per epoch, mean over seeds, per architecture and method."""
     d = curves_df[(curves_df.split == "val") & (curves_df.study == "paper")].copy()
-    d["run"] = np.where(d.method == "smartmixed", "smartmixed " + d.phase, d.method)
+    d["run"] = _run_label(d)
     d["architecture"] = _arch_label(d)
     d["accuracy"] = d.accuracy * 100
     g = sns.relplot(
@@ -205,7 +211,7 @@ def curves(curves_df: pd.DataFrame) -> Figure:
 def cost(costs: pd.DataFrame) -> Figure:
     """Measured seconds per training epoch by method and architecture (C5)."""
     d = costs[costs.study == "paper"].copy()
-    d["run"] = np.where(d.method == "smartmixed", "smartmixed " + d.phase, d.method)
+    d["run"] = _run_label(d)
     d["architecture"] = _arch_label(d)
     fig, ax = plt.subplots(figsize=(10, 0.8 + 0.5 * d.architecture.nunique() * 2))
     sns.barplot(

@@ -265,6 +265,15 @@ def contingency(shares: pd.DataFrame, column: str = "count") -> np.ndarray:
     return t.reindex(columns=list(POOL)).fillna(0).to_numpy()
 
 
+# Share/count columns of the shares table, and what the C3 tables call them.
+_ASSIGNMENT = {
+    "count": "learned",
+    "initial_count": "initial",
+    "share": "learned",
+    "initial_share": "initial",
+}
+
+
 def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random.Generator):
     """Layer-wise preferences: independence tests, movement from init, depth trends."""
     sm = shares[shares.method == "smartmixed"]
@@ -277,9 +286,7 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
                     {
                         "arch": arch,
                         "scope": scope,
-                        "table": which.replace("count", "learned").replace(
-                            "initial_learned", "initial"
-                        ),
+                        "table": _ASSIGNMENT[which],
                         "chi2": chi2,
                         "dof": dof,
                         "p": p,
@@ -320,20 +327,17 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
     ).reset_index()
     trends = []
     groups = {"ELU+SELU": ["elu", "selu"], "ReLU+LeakyReLU": ["relu", "leaky_relu"]}
-    multi = sm[sm.n_layers >= 2]
+    ok = sm[sm.n_layers >= 2].arch.unique()  # architectures with a depth axis
+    x = wide["relative_depth"]
+    mask = wide["arch"].isin(ok)
     for name, acts in groups.items():
         for source in ("share", "initial_share"):
             y = sum(wide[(source, a)] for a in acts)
-            x = wide["relative_depth"]
-            ok = multi.arch.unique()
-            mask = wide["arch"].isin(ok)
             rho, p = spearman(x[mask], y[mask])
             trends.append(
                 {
                     "group": name,
-                    "shares": source.replace("share", "learned").replace(
-                        "initial_learned", "initial"
-                    ),
+                    "shares": _ASSIGNMENT[source],
                     "arch": "all",
                     "spearman_rho": rho,
                     "p": p,
@@ -347,7 +351,7 @@ def claim_c3(shares: pd.DataFrame, targets: dict, protocol: dict, rng: np.random
                     trends.append(
                         {
                             "group": name,
-                            "shares": "learned" if source == "share" else "initial",
+                            "shares": _ASSIGNMENT[source],
                             "arch": arch,
                             "spearman_rho": rho_a,
                             "p": p_a,

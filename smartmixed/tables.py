@@ -14,6 +14,11 @@ from .models import architecture
 RUN_KEYS = ["arch", "arch_name", "method", "seed", "study"]
 
 
+def run_key(metrics: dict[str, Any], study: str) -> dict[str, Any]:
+    """The RUN_KEYS columns of one run: what identifies its rows in every table."""
+    return {k: metrics[k] for k in RUN_KEYS[:-1]} | {"study": study}
+
+
 def study_of(run_dir: str | Path) -> str:
     """'paper' for results/runs/..., the study name for results/studies/<name>/runs/..."""
     parts = Path(run_dir).parts
@@ -31,7 +36,7 @@ def metric_rows(metrics: dict[str, Any], study: str = "paper") -> list[dict[str,
     phase: "final" (what the method reports: Phase 2 for smartmixed, the baseline otherwise),
     "phase1" with eval "noisy" / "argmax", and "phase2".
     """
-    key = {k: metrics[k] for k in ("arch", "arch_name", "method", "seed")} | {"study": study}
+    key = run_key(metrics, study)
     blocks = [("final", "-", metrics)]
     if metrics["method"] == "smartmixed":
         p1, p2 = metrics.get("phase1") or {}, metrics.get("phase2") or {}
@@ -65,11 +70,7 @@ def curves_table(
 ) -> pd.DataFrame:
     """Per-epoch loss/accuracy/seconds of one run (share columns dropped)."""
     keep = ["phase", "epoch", "split", "loss", "accuracy", "seconds"]
-    out = history[keep].copy()
-    for k in ("arch", "arch_name", "method", "seed"):
-        out[k] = metrics[k]
-    out["study"] = study
-    return out[RUN_KEYS + keep]
+    return history[keep].assign(**run_key(metrics, study))[RUN_KEYS + keep]
 
 
 def shares_table(
@@ -83,8 +84,7 @@ def shares_table(
         for act in POOL:
             rows.append(
                 {
-                    **{k: metrics[k] for k in ("arch", "arch_name", "method", "seed")},
-                    "study": study,
+                    **run_key(metrics, study),
                     "layer": int(layer),
                     "n_layers": n_layers,
                     "relative_depth": relative_depth(int(layer), n_layers),
@@ -113,9 +113,7 @@ def trajectories_table(
     long["layer"] = long.layer.astype(int)
     n_layers = len(architecture(metrics["arch"]).widths)
     long["relative_depth"] = long.layer.map(lambda k: relative_depth(k, n_layers))
-    for k in ("arch", "arch_name", "method", "seed"):
-        long[k] = metrics[k]
-    long["study"] = study
+    long = long.assign(**run_key(metrics, study))
     return long[RUN_KEYS + ["epoch", "layer", "relative_depth", "activation", "share"]]
 
 
@@ -131,9 +129,7 @@ def costs_table(
     )
     val = history[history.split == "val"].groupby("phase").seconds.mean()
     out["val_seconds"] = out.phase.map(val)
-    for k in ("arch", "arch_name", "method", "seed"):
-        out[k] = metrics[k]
-    out["study"] = study
+    out = out.assign(**run_key(metrics, study))
     return out[
         RUN_KEYS + ["phase", "epochs", "train_seconds", "train_seconds_median", "val_seconds"]
     ]
@@ -142,8 +138,7 @@ def costs_table(
 def provenance_row(prov: dict[str, Any], metrics: dict[str, Any], study: str = "paper") -> dict:
     env = prov["environment"]
     return {
-        **{k: metrics[k] for k in ("arch", "arch_name", "method", "seed")},
-        "study": study,
+        **run_key(metrics, study),
         "status": metrics["status"],
         "device": env["device"],
         "device_name": env.get("device_name"),
